@@ -1,0 +1,64 @@
+"""handshake-analyzer: offline analysis of TLS handshakes in pcap/pcapng captures.
+
+The Python API, which the command line uses too:
+
+    >>> import analyzer
+    >>> df = analyzer.analyze(["captures/"])          # pandas.DataFrame, one row per connection
+    >>> for s in analyzer.iter_summaries(["big.pcapng"]):   # streaming, bounded memory
+    ...     print(s.stream, s.sni, s.version)
+
+Columns are documented in README.md and in `analyzer.report.table.COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterable, Iterator
+
+__version__ = "0.1.0"
+
+__all__ = ["analyze", "iter_summaries", "__version__"]
+
+
+def iter_summaries(
+    paths: Iterable[str | os.PathLike] | str | os.PathLike,
+    *,
+    on_error: Callable[[str, Exception], None] | None = None,
+    include_non_tls: bool = True,
+) -> Iterator["ConnectionSummary"]:  # noqa: F821
+    """Yield a `ConnectionSummary` per connection of every capture under `paths`, as they finish.
+
+    A file that cannot be read is reported to `on_error(path, exc)` and skipped;
+    without `on_error` its `CaptureError` is raised.
+    """
+    from .capture import CaptureError
+    from .inputs import expand_inputs
+    from .pipeline import Options, analyze_file
+    from .tls.certs import CertCache
+
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    files, problems = expand_inputs(paths)
+    for problem in problems:
+        err = FileNotFoundError(problem)
+        if on_error is None:
+            raise err
+        on_error(problem.split(":", 1)[0], err)
+    certs = CertCache()
+    opts = Options(include_non_tls=include_non_tls)
+    for f in files:
+        try:
+            yield from analyze_file(f, options=opts, cert_cache=certs)
+        except CaptureError as e:
+            if on_error is None:
+                raise
+            on_error(str(f), e)
+
+
+def analyze(
+    paths: Iterable[str | os.PathLike] | str | os.PathLike, *, include_non_tls: bool = True
+) -> "pandas.DataFrame":  # noqa: F821
+    """One pandas DataFrame, one row per connection, sorted by capture and stream."""
+    from .report.table import to_dataframe
+
+    return to_dataframe(iter_summaries(paths, include_non_tls=include_non_tls))

@@ -1,0 +1,450 @@
+"""The general (slow-path) frame decoder of the capture stage.
+
+Owns: link layers (Ethernet with stacked VLAN tags, PPPoE session, MPLS, Linux
+SLL/SLL2, raw IP, BSD loopback DLT_NULL/DLT_LOOP), IPv4 (options, TSO, padding),
+IPv6 extension headers, IPv4/IPv6 fragment reassembly (bounded), tunnels (GRE
+incl. transparent Ethernet bridging and ERSPAN, IP-in-IP, IPv6-in-IP, VXLAN)
+and the TCP header. Every frame that the reader's fast path does not handle
+comes here, and this decoder alone is complete: for a frame the fast path does
+handle, it gives the same tuple.
+
+Everything is ``struct`` over the frame's memoryview; lengths are checked at
+every layer and damage becomes a counted, recorded warning.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Callable
+
+from .model import CaptureStats
+
+__all__ = ["FrameDecoder", "FragmentReassembler", "RAW_LINKTYPES", "SUPPORTED_LINKTYPES"]
+
+# Link types (pcap LINKTYPE_* / DLT_* numbers, as found in pcap headers and pcapng IDBs).
+LT_NULL = 0
+LT_ETHERNET = 1
+LT_LOOP = 108
+LT_SLL = 113
+LT_SLL2 = 276
+LT_IPV4 = 228
+LT_IPV6 = 229
+RAW_LINKTYPES = frozenset((101, 12, 14))
+SUPPORTED_LINKTYPES = frozenset((LT_NULL, LT_ETHERNET, LT_LOOP, LT_SLL, LT_SLL2, LT_IPV4, LT_IPV6)) | RAW_LINKTYPES
+
+# Ethertypes.
+ET_IPV4 = 0x0800
+ET_IPV6 = 0x86DD
+ET_VLAN = frozenset((0x8100, 0x88A8, 0x9100))
+ET_PPPOE_SESSION = 0x8864
+ET_MPLS = frozenset((0x8847, 0x8848))
+ET_TEB = 0x6558  # transparent Ethernet bridging (GRE carrying Ethernet)
+ET_ERSPAN2 = 0x88BE
+ET_ERSPAN3 = 0x22EB
+
+# BSD address families found in DLT_NULL / DLT_LOOP headers.
+AF_INET = 2
+AF_INET6 = frozenset((10, 24, 28, 30))
+
+# IP protocol numbers.
+IPPROTO_TCP = 6
+IPPROTO_UDP = 17
+IPPROTO_IPIP = 4
+IPPROTO_IPV6 = 41
+IPPROTO_GRE = 47
+IPV6_EXT_GENERIC = frozenset((0, 43, 60, 135, 139, 140))  # (len + 1) * 8 octets
+IPV6_FRAGMENT = 44
+IPV6_AH = 51
+IPV6_NO_NEXT = 59
+
+VXLAN_PORT = 4789
+MAX_TUNNEL_DEPTH = 8
+
+_H = struct.Struct(">H").unpack_from
+_HH = struct.Struct(">HH").unpack_from
+_I_LE = struct.Struct("<I").unpack_from
+_I_BE = struct.Struct(">I").unpack_from
+_IP4 = struct.Struct(">BxHHHBB2x4s4s").unpack_from  # vihl, tlen, ident, frag, ttl, proto, src, dst
+_IP6 = struct.Struct(">I H B x 16s 16s").unpack_from  # vtcfl, plen, nxt, src, dst
+_TCP = struct.Struct(">HHIIH").unpack_from  # sport, dport, seq, ack, offset/flags
+_FRAG6 = struct.Struct(">BxHI").unpack_from  # nxt, offset/M, ident
+
+
+class _Malformed(Exception):
+    """Internal: a length check failed; caught in ``FrameDecoder.decode``."""
+
+
+class _Pending:
+    __slots__ = ("first_ts", "pieces", "total", "size", "proto")
+
+    def __init__(self, ts: float) -> None:
+        self.first_ts = ts
+        self.pieces: list[tuple[int, bytes]] = []
+        self.total: int | None = None
+        self.size = 0
+        self.proto: int | None = None
+
+
+class FragmentReassembler:
+    """Bounded IP fragment reassembly (IPv4 and IPv6 share it; keys differ).
+
+    At most ``max_pending`` datagrams wait at once (the oldest is dropped), a
+    datagram whose first fragment is older than ``timeout`` seconds (capture
+    time) is dropped, and no datagram grows beyond ``max_size`` bytes.
+    Overlapping data: the first fragment to arrive wins.
+    """
+
+    def __init__(self, stats: CaptureStats, max_pending: int = 256, timeout: float = 60.0,
+                 max_size: int = 65535) -> None:
+        self.stats = stats
+        self.max_pending = max_pending
+        self.timeout = timeout
+        self.max_size = max_size
+        self.pending: dict[tuple, _Pending] = {}
+
+    def add(self, frame: int, key: tuple, ts: float, offset: int, more: bool, chunk: bytes,
+            proto: int | None) -> tuple[bytes, int] | None:
+        """Add one fragment; return ``(datagram payload, protocol)`` once complete."""
+        pending = self.pending
+        if pending:
+            limit = ts - self.timeout
+            for k in [k for k, p in pending.items() if p.first_ts < limit]:
+                del pending[k]
+                self.stats.warn(f"frame {frame}: IP fragments timed out before reassembly")
+        end = offset + len(chunk)
+        entry = pending.get(key)
+        if entry is None:
+            if len(pending) >= self.max_pending:
+                pending.pop(next(iter(pending)))
+                self.stats.warn(f"frame {frame}: too many pending IP datagrams, oldest dropped")
+            entry = pending[key] = _Pending(ts)
+        if end > self.max_size or entry.size + len(chunk) > 2 * self.max_size:
+            del pending[key]
+            self.stats.malformed += 1
+            self.stats.warn(f"frame {frame}: IP fragment beyond {self.max_size} bytes, datagram dropped")
+            return None
+        if offset == 0 and proto is not None:
+            entry.proto = proto
+        if not more:
+            if entry.total is not None and entry.total != end:
+                del pending[key]
+                self.stats.malformed += 1
+                self.stats.warn(f"frame {frame}: IP fragments disagree on datagram length, dropped")
+                return None
+            entry.total = end
+        entry.pieces.append((offset, chunk))
+        entry.size += len(chunk)
+        if entry.total is None or entry.proto is None:
+            return None
+        total = entry.total
+        covered = 0
+        for off, data in sorted(entry.pieces, key=lambda p: p[0]):
+            if off > covered:
+                return None
+            covered = max(covered, off + len(data))
+        if covered < total:
+            return None
+        out = bytearray(total)
+        for off, data in reversed(entry.pieces):  # earlier arrivals overwrite: first one wins
+            stop = min(off + len(data), total)
+            if stop > off:
+                out[off:stop] = data[: stop - off]
+        del pending[key]
+        self.stats.reassembled_datagrams += 1
+        return bytes(out), entry.proto
+
+
+class FrameDecoder:
+    """Decode one captured frame of a given link type into a TCP segment tuple.
+
+    ``decode`` returns ``(frame, ts, src, sport, dst, dport, seq, ack, flags,
+    payload, plen)`` or ``None``; every frame it does not yield is counted in
+    the shared ``CaptureStats`` (non_ip, non_tcp, malformed, unsupported link
+    type, fragment waiting for the rest).
+    """
+
+    def __init__(self, stats: CaptureStats, reassembler: FragmentReassembler | None = None) -> None:
+        self.stats = stats
+        self.frag = reassembler or FragmentReassembler(stats)
+        self._frame = 0
+        self._ts = 0.0
+
+    # -- entry point ---------------------------------------------------------------
+    def decode(self, frame: int, ts: float, linktype: int, data: memoryview | bytes) -> tuple | None:
+        self._frame = frame
+        self._ts = ts
+        try:
+            return self._link(linktype, data)
+        except (_Malformed, struct.error, IndexError, ValueError) as exc:
+            self.stats.malformed += 1
+            self.stats.warn(f"frame {frame}: malformed packet ({str(exc) or type(exc).__name__})")
+            return None
+
+    # -- link layers ---------------------------------------------------------------
+    def _link(self, lt: int, data: memoryview | bytes) -> tuple | None:
+        n = len(data)
+        if lt == LT_ETHERNET:
+            return self._ethernet(data, 0, n, 0)
+        if lt == LT_SLL:
+            if n < 16:
+                raise _Malformed("short Linux cooked header")
+            return self._ethertype(_H(data, 14)[0], data, 16, n, 0)
+        if lt == LT_SLL2:
+            if n < 20:
+                raise _Malformed("short Linux cooked v2 header")
+            return self._ethertype(_H(data, 0)[0], data, 20, n, 0)
+        if lt in RAW_LINKTYPES or lt == LT_IPV4 or lt == LT_IPV6:
+            if n < 1:
+                raise _Malformed("empty raw IP frame")
+            return self._ip_by_version(data, 0, n, 0)
+        if lt == LT_NULL or lt == LT_LOOP:
+            if n < 4:
+                raise _Malformed("short loopback header")
+            fam = _I_BE(data, 0)[0] if lt == LT_LOOP else _I_LE(data, 0)[0]
+            if fam != AF_INET and fam not in AF_INET6 and lt == LT_NULL:
+                fam = _I_BE(data, 0)[0]  # written on a machine of the other byte order
+            if fam == AF_INET:
+                return self._ipv4(data, 4, n, 0)
+            if fam in AF_INET6:
+                return self._ipv6(data, 4, n, 0)
+            self.stats.non_ip += 1
+            return None
+        ut = self.stats.unsupported_linktypes
+        ut[lt] = ut.get(lt, 0) + 1
+        return None
+
+    def _ethernet(self, data: memoryview | bytes, off: int, lim: int, depth: int) -> tuple | None:
+        if off + 14 > lim:
+            raise _Malformed("short Ethernet header")
+        et = _H(data, off + 12)[0]
+        off += 14
+        while et in ET_VLAN:
+            if off + 4 > lim:
+                raise _Malformed("short VLAN tag")
+            et = _H(data, off + 2)[0]
+            off += 4
+        return self._ethertype(et, data, off, lim, depth)
+
+    def _ethertype(self, et: int, data: memoryview | bytes, off: int, lim: int, depth: int) -> tuple | None:
+        if et == ET_IPV4:
+            return self._ipv4(data, off, lim, depth)
+        if et == ET_IPV6:
+            return self._ipv6(data, off, lim, depth)
+        if et in ET_VLAN:
+            if off + 4 > lim:
+                raise _Malformed("short VLAN tag")
+            return self._ethertype(_H(data, off + 2)[0], data, off + 4, lim, depth)
+        if et == ET_PPPOE_SESSION:
+            # ver/type, code, session id, length; then the 2-byte PPP protocol.
+            if off + 8 > lim:
+                raise _Malformed("short PPPoE header")
+            length = _H(data, off + 4)[0]
+            lim = min(lim, off + 6 + length)
+            proto = _H(data, off + 6)[0]
+            if proto == 0x0021:
+                return self._ipv4(data, off + 8, lim, depth)
+            if proto == 0x0057:
+                return self._ipv6(data, off + 8, lim, depth)
+            self.stats.non_ip += 1
+            return None
+        if et in ET_MPLS:
+            while True:
+                if off + 4 > lim:
+                    raise _Malformed("short MPLS label stack")
+                bottom = data[off + 2] & 0x01
+                off += 4
+                if bottom:
+                    break
+            if off < lim and data[off] >> 4 in (4, 6):
+                return self._ip_by_version(data, off, lim, depth)
+            self.stats.non_ip += 1
+            return None
+        self.stats.non_ip += 1
+        return None
+
+    # -- network layer ---------------------------------------------------------------
+    def _ip_by_version(self, data: memoryview | bytes, off: int, lim: int, depth: int) -> tuple | None:
+        v = data[off] >> 4
+        if v == 4:
+            return self._ipv4(data, off, lim, depth)
+        if v == 6:
+            return self._ipv6(data, off, lim, depth)
+        self.stats.non_ip += 1
+        return None
+
+    def _ipv4(self, data: memoryview | bytes, off: int, lim: int, depth: int) -> tuple | None:
+        if off + 20 > lim:
+            raise _Malformed("short IPv4 header")
+        vihl, tlen, ident, frag, _ttl, proto, src, dst = _IP4(data, off)
+        ihl = (vihl & 0x0F) << 2
+        if vihl >> 4 != 4 or ihl < 20:
+            raise _Malformed("bad IPv4 version/header length")
+        if tlen == 0:  # TCP segmentation offload: length not filled in
+            decl_end = lim
+        else:
+            if tlen < ihl:
+                raise _Malformed("IPv4 total length shorter than header")
+            decl_end = off + tlen
+        if off + ihl > lim:
+            raise _Malformed("IPv4 options cut off")
+        avail = min(decl_end, lim)  # padding past the datagram is not payload
+        if frag & 0x3FFF:
+            self.stats.ip_fragments += 1
+            if avail < decl_end:
+                self.stats.warn(f"frame {self._frame}: IPv4 fragment cut by snaplen, not reassembled")
+                return None
+            chunk = bytes(data[off + ihl:decl_end])
+            done = self.frag.add(self._frame, (4, src, dst, proto, ident), self._ts,
+                                 (frag & 0x1FFF) << 3, bool(frag & 0x2000), chunk, proto)
+            if done is None:
+                return None
+            payload, proto = done
+            return self._l4(proto, src, dst, payload, 0, len(payload), len(payload), depth)
+        return self._l4(proto, src, dst, data, off + ihl, avail, decl_end, depth)
+
+    def _ipv6(self, data: memoryview | bytes, off: int, lim: int, depth: int) -> tuple | None:
+        if off + 40 > lim:
+            raise _Malformed("short IPv6 header")
+        vtcfl, plen, nxt, src, dst = _IP6(data, off)
+        if vtcfl >> 28 != 6:
+            raise _Malformed("bad IPv6 version")
+        decl_end = off + 40 + plen if plen else lim  # 0: jumbogram or offload
+        avail = min(decl_end, lim)
+        return self._ipv6_chain(nxt, src, dst, data, off + 40, avail, decl_end, depth)
+
+    def _ipv6_chain(self, nxt: int, src: bytes, dst: bytes, data: memoryview | bytes, o: int,
+                    avail: int, decl_end: int, depth: int) -> tuple | None:
+        for _ in range(64):
+            if nxt in IPV6_EXT_GENERIC:
+                if o + 2 > avail:
+                    raise _Malformed("IPv6 extension header cut off")
+                nxt, hlen = data[o], (data[o + 1] + 1) << 3
+                o += hlen
+            elif nxt == IPV6_AH:
+                if o + 2 > avail:
+                    raise _Malformed("IPv6 AH cut off")
+                nxt, hlen = data[o], (data[o + 1] + 2) << 2
+                o += hlen
+            elif nxt == IPV6_FRAGMENT:
+                if o + 8 > avail:
+                    raise _Malformed("IPv6 fragment header cut off")
+                fnxt, offm, ident = _FRAG6(data, o)
+                o += 8
+                self.stats.ip_fragments += 1
+                if avail < decl_end:
+                    self.stats.warn(f"frame {self._frame}: IPv6 fragment cut by snaplen, not reassembled")
+                    return None
+                if o > decl_end:
+                    raise _Malformed("IPv6 fragment beyond payload length")
+                chunk = bytes(data[o:decl_end])
+                offset = offm & 0xFFF8
+                done = self.frag.add(self._frame, (6, src, dst, ident), self._ts, offset, bool(offm & 1),
+                                     chunk, fnxt if offset == 0 else None)
+                if done is None:
+                    return None
+                payload, fnxt = done
+                return self._ipv6_chain(fnxt, src, dst, payload, 0, len(payload), len(payload), depth)
+            elif nxt == IPV6_NO_NEXT:
+                self.stats.non_tcp += 1
+                return None
+            else:
+                if o > decl_end:
+                    raise _Malformed("IPv6 extension headers beyond payload length")
+                return self._l4(nxt, src, dst, data, o, avail, decl_end, depth)
+        raise _Malformed("too many IPv6 extension headers")
+
+    # -- transport layer and tunnels ------------------------------------------------
+    def _l4(self, proto: int, src: bytes, dst: bytes, data: memoryview | bytes, off: int, avail: int,
+            decl_end: int, depth: int) -> tuple | None:
+        if proto == IPPROTO_TCP:
+            return self._tcp(src, dst, data, off, avail, decl_end)
+        if depth < MAX_TUNNEL_DEPTH:
+            if proto == IPPROTO_IPIP:
+                return self._ipv4(data, off, avail, depth + 1)
+            if proto == IPPROTO_IPV6:
+                return self._ipv6(data, off, avail, depth + 1)
+            if proto == IPPROTO_GRE:
+                return self._gre(data, off, avail, depth + 1)
+            if proto == IPPROTO_UDP:
+                return self._udp(data, off, avail, depth)
+        self.stats.non_tcp += 1
+        return None
+
+    def _tcp(self, src: bytes, dst: bytes, data: memoryview | bytes, off: int, avail: int,
+             decl_end: int) -> tuple:
+        if off + 20 > avail:
+            raise _Malformed("TCP header cut off")
+        sport, dport, seq, ack, offflags = _TCP(data, off)
+        poff = off + ((offflags >> 12) << 2)
+        if poff < off + 20 or poff > decl_end:
+            raise _Malformed("bad TCP data offset")
+        self.stats.tcp_segments += 1
+        if not isinstance(data, memoryview):
+            data = memoryview(data)
+        return (self._frame, self._ts, src, sport, dst, dport, seq, ack, offflags & 0x1FF,
+                data[poff:avail], decl_end - poff)
+
+    def _udp(self, data: memoryview | bytes, off: int, avail: int, depth: int) -> tuple | None:
+        # The place for a future UDP/QUIC path; today only VXLAN is looked into.
+        if off + 8 <= avail:
+            _sport, dport = _HH(data, off)
+            if dport == VXLAN_PORT and off + 16 <= avail and data[off + 8] & 0x08:
+                return self._ethernet(data, off + 16, avail, depth + 1)
+        self.stats.non_tcp += 1
+        return None
+
+    def _gre(self, data: memoryview | bytes, off: int, lim: int, depth: int) -> tuple | None:
+        # RFC 2784/2890 (and RFC 1701 routing, RFC 2637 enhanced GRE version 1).
+        if off + 4 > lim:
+            raise _Malformed("short GRE header")
+        flags, proto = _HH(data, off)
+        version = flags & 0x7
+        o = off + 4
+        if version == 0:
+            if flags & 0xC000:  # checksum or routing present: checksum + offset
+                o += 4
+            if flags & 0x2000:  # key
+                o += 4
+            if flags & 0x1000:  # sequence number
+                o += 4
+            if flags & 0x4000:  # source route entries until the empty one
+                while True:
+                    if o + 4 > lim:
+                        raise _Malformed("GRE routing cut off")
+                    sre_len = data[o + 3]
+                    o += 4 + sre_len
+                    if sre_len == 0:
+                        break
+        elif version == 1:  # PPTP: key always, optional seq and ack; carries PPP
+            o += 4 + (4 if flags & 0x1000 else 0) + (4 if flags & 0x0080 else 0)
+            if o + 2 <= lim and proto == 0x880B:
+                # PPP in HDLC-like framing may keep address/control bytes ff 03.
+                if data[o] == 0xFF and o + 4 <= lim:
+                    o += 2
+                pp = data[o] if data[o] & 1 else _H(data, o)[0]
+                o += 1 if data[o] & 1 else 2
+                if pp == 0x21:
+                    return self._ipv4(data, o, lim, depth)
+                if pp == 0x57:
+                    return self._ipv6(data, o, lim, depth)
+            self.stats.non_ip += 1
+            return None
+        else:
+            self.stats.non_ip += 1
+            return None
+        if o > lim:
+            raise _Malformed("GRE header cut off")
+        if proto == ET_TEB:
+            return self._ethernet(data, o, lim, depth)
+        if proto == ET_ERSPAN2:
+            # ERSPAN type I has no sequence number and no ERSPAN header.
+            return self._ethernet(data, o + 8 if flags & 0x1000 else o, lim, depth)
+        if proto == ET_ERSPAN3:
+            if o + 12 > lim:
+                raise _Malformed("short ERSPAN III header")
+            sub = 8 if data[o + 11] & 0x01 else 0  # O bit: platform-specific subheader
+            return self._ethernet(data, o + 12 + sub, lim, depth)
+        return self._ethertype(proto, data, o, lim, depth)
+
+
+Decode = Callable[[int, float, int, "memoryview | bytes"], "tuple | None"]

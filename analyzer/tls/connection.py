@@ -1,0 +1,647 @@
+"""The sans-IO per-connection TLS state machine.
+
+Owns turning the two byte streams of one connection into a `ConnectionSummary`:
+record layer (incl. the SSLv2-format ClientHello), handshake message reassembly
+across records, which records are encrypted (after ChangeCipherSpec in TLS <= 1.2,
+after the ServerHello in TLS 1.3), handshake completion, resumption, failures and
+the ladder of events. It never touches a socket or a file: the caller feeds bytes
+per direction (`feed`), reports holes (`gap`) and TCP closes (`fin`, `rst`), and
+ends with `finish()`.
+
+Without keys, TLS 1.3 completion is inferred the way an observer can: the server
+has sent its encrypted flight and the client has answered with an encrypted
+record that is not the size of an encrypted alert (2-byte alert + content type +
+16-byte AEAD tag = 19 bytes).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from . import messages as m
+from .buffer import TLSDecodeError
+from .certs import CertCache
+from .registry import (
+    AlertLevel,
+    ContentType,
+    ExtensionType,
+    HandshakeType,
+    alert_name,
+    cipher_suite_info,
+    cipher_suite_name,
+    extension_name,
+    group_name,
+    handshake_type_name,
+    is_grease,
+    name_of,
+    PSK_MODE_NAMES,
+    sigalg_name,
+    version_name,
+)
+from .summary import ConnectionSummary, HandshakeEvent
+
+MAX_RECORD_LENGTH = 2**14 + 2048        # RFC 5246 6.2.3: the largest legal TLSCiphertext
+MAX_HANDSHAKE_MESSAGE = 1 << 20         # a handshake message larger than this is malformed (hostile input)
+MAX_EVENTS = 256                        # ladder steps kept per connection
+MAX_ERRORS = 16                         # error strings kept per connection
+ENCRYPTED_ALERT_LENGTH = 19             # TLS 1.3: alert(2) + inner type(1) + AEAD tag(16)
+
+_CLIENT, _SERVER = 0, 1
+_SIDE = ("client", "server")
+
+
+class _Direction:
+    __slots__ = (
+        "buf", "skip", "hs", "encrypted", "records", "seen", "dead", "finished",
+        "ccs", "enc_records", "sslv2",
+    )
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.skip = 0               # bytes of a record body still to discard without buffering
+        self.hs = bytearray()       # handshake bytes awaiting a complete message
+        self.encrypted = False      # records from here on are protected
+        self.records = 0
+        self.seen = False           # any byte seen in this direction
+        self.dead = False           # stop parsing (not TLS, malformed, gap)
+        self.finished = False       # its Finished (or TLS 1.3 final encrypted flight) seen
+        self.ccs = False
+        self.enc_records = 0
+        self.sslv2 = False
+
+
+class TLSConnection:
+    """Feed both directions of one connection; `finish()` returns its summary."""
+
+    def __init__(
+        self,
+        *,
+        cert_cache: CertCache | None = None,
+        roles_certain: bool = True,
+        keep_payload: bool = False,
+        on_handshake: Callable[[int, int, bytes, int, float], None] | None = None,
+    ) -> None:
+        self.summary = ConnectionSummary()
+        self._dirs = (_Direction(), _Direction())
+        self._certs = cert_cache or CertCache()
+        self._roles_certain = roles_certain
+        self._keep_payload = keep_payload
+        self._on_handshake = on_handshake   # hook for later stages (decryption): (dir, type, body, frame, ts)
+        self._swap = 0
+        self.wants_payload = True
+        self._tls13 = False
+        self._server_hello_seen = False
+        self._client_hello = None
+        self._server_flight: set[int] = set()  # handshake types the server sent before its CCS
+        self._ch_ts: float | None = None
+        self._last_hs_ts: float | None = None
+        self._complete_ts: float | None = None
+        self._flights = 0
+        self._last_dir: int | None = None
+        self._not_tls_reason: str | None = None
+        self._malformed: str | None = None
+        self._gap: tuple[int, int] | None = None
+        self._fin: list[int | None] = [None, None]
+        self._rst: tuple[int, int] | None = None
+        self._suite_kx = ""
+
+    # -- input -------------------------------------------------------------
+
+    def feed(self, direction: int, data: bytes | memoryview, frame: int, ts: float) -> None:
+        """Bytes of one direction (0 = client -> server), in order, with the frame they completed in."""
+        d = direction ^ self._swap
+        st = self._dirs[d]
+        if st.dead or not data:
+            return
+        if st.skip:
+            n = len(data)
+            if n <= st.skip:
+                st.skip -= n
+                return
+            data = data[st.skip:]
+            st.skip = 0
+        st.buf += data
+        if not st.seen:
+            if len(st.buf) < 6:
+                return  # too few bytes to tell whether this is TLS
+            st.seen = True
+            if not self._looks_like_tls(d, st.buf, frame):
+                return
+            d = direction ^ self._swap  # a swap may have happened
+            st = self._dirs[d]
+        try:
+            self._parse_records(d, st, frame, ts)
+        except TLSDecodeError as e:
+            e.frame = frame
+            self._set_malformed(d, str(e), frame)
+
+    def gap(self, direction: int, missing: int, frame: int, ts: float) -> None:
+        """Bytes of this direction were lost: nothing after the hole is parsed (it would be misparsed)."""
+        d = direction ^ self._swap
+        st = self._dirs[d]
+        self.summary.tcp_gaps += 1
+        self._event(d, "gap", frame, ts, missing)
+        if self.summary.handshake_complete or st.dead:
+            return
+        if self._gap is None:
+            self._gap = (d, frame)
+            self._error(f"{_SIDE[d]} stream has a gap of {missing} bytes at frame {frame}")
+        st.dead = True
+        st.buf.clear()
+        st.hs.clear()
+        self._update_wants()
+
+    def fin(self, direction: int, frame: int, ts: float) -> None:
+        d = direction ^ self._swap
+        if self._fin[d] is None:
+            self._fin[d] = frame
+            self._event(d, "fin", frame, ts)
+
+    def rst(self, direction: int, frame: int, ts: float) -> None:
+        d = direction ^ self._swap
+        if self._rst is None:
+            self._rst = (d, frame)
+            self._event(d, "rst", frame, ts)
+
+    # -- detection ---------------------------------------------------------
+
+    def _looks_like_tls(self, d: int, data: bytes | memoryview, frame: int) -> bool:
+        b = bytes(data[:6])
+        if len(b) >= 3 and b[0] & 0x80 and b[2] == 1 and d == _CLIENT and len(b) >= 5 and b[3] in (0, 2, 3):
+            # SSLv2-format CLIENT-HELLO (2-byte header, msg_type 1, version 0x0002 or 0x03xx)
+            self._dirs[d].sslv2 = True
+            return True
+        if len(b) >= 3 and b[0] in (ContentType.HANDSHAKE, ContentType.ALERT, ContentType.APPLICATION_DATA,
+                                     ContentType.CHANGE_CIPHER_SPEC) and b[1] == 3 and b[2] <= 4:
+            if (
+                d == _SERVER
+                and not self._roles_certain
+                and not self._dirs[_CLIENT].seen
+                and len(b) >= 6
+                and b[0] == ContentType.HANDSHAKE
+                and b[5] == HandshakeType.CLIENT_HELLO
+            ):
+                # capture started mid-stream: the side that sends the ClientHello is the client
+                self._swap ^= 1
+                self._dirs = (self._dirs[1], self._dirs[0])
+                self.summary.roles_swapped = not self.summary.roles_swapped
+            return True
+        self._not_tls_reason = f"{_SIDE[d]} sent {b[:4]!r}... (not a TLS record) in frame {frame}"
+        self._dirs[d].dead = True
+        self._update_wants()
+        return False
+
+    # -- record layer ------------------------------------------------------
+
+    def _parse_records(self, d: int, st: _Direction, frame: int, ts: float) -> None:
+        buf = st.buf
+        pos = 0
+        n = len(buf)
+        if st.sslv2:
+            st.sslv2 = False
+            if n < 2:
+                st.sslv2 = True
+                return
+            length = ((buf[0] & 0x7F) << 8) | buf[1]
+            if n < 2 + length:
+                st.sslv2 = True
+                return
+            body = bytes(buf[2 : 2 + length])
+            pos = 2 + length
+            st.records += 1
+            self.summary.record_version = version_name(0x0002)
+            self._handshake_message(d, HandshakeType.CLIENT_HELLO, body, frame, ts, sslv2=True)
+        while n - pos >= 5:
+            ct = buf[pos]
+            version = (buf[pos + 1] << 8) | buf[pos + 2]
+            length = (buf[pos + 3] << 8) | buf[pos + 4]
+            if not (20 <= ct <= 26) or buf[pos + 1] != 3 or length > MAX_RECORD_LENGTH:
+                del buf[:pos]
+                raise TLSDecodeError(
+                    f"invalid record header (content type {ct}, version 0x{version:04x}, length {length})"
+                )
+            end = pos + 5 + length
+            if st.records == 0 and d == _CLIENT:
+                self.summary.record_version = version_name(version)
+            if end > n:
+                if ct == ContentType.APPLICATION_DATA and not self._keep_payload:
+                    # body not needed: count the record now and drop its bytes as they come
+                    st.records += 1
+                    self._record(d, st, ct, None, length, frame, ts)
+                    st.skip = end - n
+                    pos = n
+                break
+            st.records += 1
+            if ct == ContentType.APPLICATION_DATA and not self._keep_payload:
+                self._record(d, st, ct, None, length, frame, ts)
+            else:
+                self._record(d, st, ct, bytes(buf[pos + 5 : end]), length, frame, ts)
+            pos = end
+            if st.dead:
+                buf.clear()
+                return
+        del buf[:pos]
+
+    def _record(self, d: int, st: _Direction, ct: int, body: bytes | None, length: int, frame: int, ts: float) -> None:
+        s = self.summary
+        s.is_tls = True
+        if ct == ContentType.HANDSHAKE and body is not None:
+            if st.encrypted:
+                self._encrypted_handshake(d, st, length, frame, ts)
+                return
+            st.hs += body
+            self._parse_handshake(d, st, frame, ts)
+        elif ct == ContentType.CHANGE_CIPHER_SPEC:
+            self._event(d, "change_cipher_spec", frame, ts, length)
+            st.ccs = True
+            if not self._tls13:
+                st.encrypted = True
+                if d == _SERVER and self._server_hello_seen and not self.summary.hrr:
+                    self._check_abbreviated()
+        elif ct == ContentType.ALERT:
+            self._alert(d, st, body or b"", length, frame, ts)
+        elif ct == ContentType.APPLICATION_DATA:
+            self._application_data(d, st, length, frame, ts)
+        elif ct == ContentType.HEARTBEAT:
+            s.heartbeat_records += 1
+            self._event(d, "heartbeat", frame, ts, length)
+        else:
+            self._event(d, f"record_type_{ct}", frame, ts, length)
+
+    def _encrypted_handshake(self, d: int, st: _Direction, length: int, frame: int, ts: float) -> None:
+        st.enc_records += 1
+        if self.summary.handshake_complete:
+            # an encrypted handshake after completion: renegotiation or a post-handshake message
+            if not self._tls13:
+                self.summary.renegotiation = True
+            return
+        self._event(d, "encrypted_handshake", frame, ts, length)
+        self._last_hs_ts = ts
+        if not st.finished:
+            st.finished = True
+            self._check_complete(ts)
+
+    def _application_data(self, d: int, st: _Direction, length: int, frame: int, ts: float) -> None:
+        s = self.summary
+        if d == _CLIENT:
+            s.encrypted_records_client += 1
+        else:
+            s.encrypted_records_server += 1
+        if s.handshake_complete:
+            return
+        if self._tls13 and self._server_hello_seen:
+            if d == _SERVER:
+                if st.enc_records == 0 and length == ENCRYPTED_ALERT_LENGTH:
+                    self._encrypted_alert(d, frame, ts)
+                    return
+                st.enc_records += 1
+                self._event(d, "encrypted_handshake", frame, ts, length)
+                self._last_hs_ts = ts
+                st.finished = True
+            else:
+                if not self._dirs[_SERVER].finished:
+                    # 0-RTT data still in flight when the ServerHello came
+                    s.early_data_records += 1
+                    self._event(d, "early_data", frame, ts, length)
+                    return
+                if length == ENCRYPTED_ALERT_LENGTH:
+                    self._encrypted_alert(d, frame, ts)
+                    return
+                st.enc_records += 1
+                self._event(d, "encrypted_handshake", frame, ts, length)
+                self._last_hs_ts = ts
+                st.finished = True
+                self._check_complete(ts)
+        elif d == _CLIENT and self._client_hello is not None and not self._server_hello_seen:
+            s.early_data_records += 1
+            self._event(d, "early_data", frame, ts, length)
+        else:
+            self._event(d, "application_data", frame, ts, length)
+
+    def _alert(self, d: int, st: _Direction, body: bytes, length: int, frame: int, ts: float) -> None:
+        if st.encrypted or (self._tls13 and self._server_hello_seen and d == _SERVER):
+            self._encrypted_alert(d, frame, ts)
+            return
+        if len(body) < 2:
+            raise TLSDecodeError(f"alert record of {len(body)} bytes")
+        for i in range(0, len(body) - 1, 2):
+            level, desc = body[i], body[i + 1]
+            name = alert_name(desc)
+            self._event(d, "alert", frame, ts, 2, f"{name_of_level(level)} {name}")
+            s = self.summary
+            if s.alert is None or (level == AlertLevel.FATAL and s.alert_level != "fatal"):
+                s.alert = name
+                s.alert_code = desc
+                s.alert_level = name_of_level(level)
+                s.alert_sender = _SIDE[d]
+                s.alert_frame = frame
+            if level == AlertLevel.FATAL:
+                self._dirs[d].dead = True
+        self._update_wants()
+
+    def _encrypted_alert(self, d: int, frame: int, ts: float) -> None:
+        s = self.summary
+        self._event(d, "encrypted_alert", frame, ts)
+        if s.handshake_complete:
+            return
+        if s.alert is None:
+            s.alert = "encrypted_alert"
+            s.alert_sender = _SIDE[d]
+            s.alert_frame = frame
+        self._dirs[d].dead = True
+        self._update_wants()
+
+    # -- handshake layer ---------------------------------------------------
+
+    def _parse_handshake(self, d: int, st: _Direction, frame: int, ts: float) -> None:
+        hs = st.hs
+        pos = 0
+        while len(hs) - pos >= 4:
+            t = hs[pos]
+            length = (hs[pos + 1] << 16) | (hs[pos + 2] << 8) | hs[pos + 3]
+            if length > MAX_HANDSHAKE_MESSAGE:
+                raise TLSDecodeError(f"{handshake_type_name(t)} of {length} bytes exceeds the {MAX_HANDSHAKE_MESSAGE}-byte cap")
+            if len(hs) - pos < 4 + length:
+                break
+            body = bytes(hs[pos + 4 : pos + 4 + length])
+            pos += 4 + length
+            self._handshake_message(d, t, body, frame, ts)
+            if st.dead:
+                hs.clear()
+                return
+        del hs[:pos]
+
+    def _handshake_message(self, d: int, t: int, body: bytes, frame: int, ts: float, sslv2: bool = False) -> None:
+        s = self.summary
+        name = handshake_type_name(t)
+        try:
+            if t == HandshakeType.CLIENT_HELLO:
+                ch = m.pull_sslv2_client_hello(body) if sslv2 else m.pull_client_hello(body)
+                self._on_client_hello(d, ch, frame, ts)
+            elif t == HandshakeType.SERVER_HELLO:
+                sh = m.pull_server_hello(body)
+                if sh.is_hello_retry_request:
+                    name = "hello_retry_request"
+                self._on_server_hello(d, sh, frame, ts)
+            elif t == HandshakeType.CERTIFICATE:
+                cert = m.pull_certificate(body, tls13=self._tls13)
+                chain = [self._certs.get(der) for der in cert.certificates]
+                if d == _SERVER:
+                    s.cert_chain = chain
+                    s.cert_count = cert.count
+                else:
+                    s.client_cert_chain = chain
+                    s.client_auth = "certificate" if cert.count else "empty"
+            elif t == HandshakeType.SERVER_KEY_EXCHANGE:
+                ske = m.pull_server_key_exchange(
+                    body, key_exchange=self._suite_kx, tls12=s.version_code == 0x0303
+                )
+                if ske.named_group is not None:
+                    s.group = group_name(ske.named_group)
+                elif ske.dh_prime_bits:
+                    s.group = f"DH {ske.dh_prime_bits}-bit"
+                if ske.signature_algorithm is not None:
+                    s.ske_signature_algorithm = sigalg_name(ske.signature_algorithm)
+            elif t == HandshakeType.CERTIFICATE_REQUEST:
+                m.pull_certificate_request(body, tls13=self._tls13, tls12=s.version_code == 0x0303)
+                if s.client_auth == "none":
+                    s.client_auth = "requested"
+            elif t == HandshakeType.NEW_SESSION_TICKET:
+                m.pull_new_session_ticket(body, tls13=self._tls13)
+                s.ticket_issued = True
+            elif t == HandshakeType.CERTIFICATE_STATUS:
+                m.pull_certificate_status(body)
+                s.ocsp_stapled = True
+            elif t == HandshakeType.CERTIFICATE_VERIFY:
+                m.pull_certificate_verify(body, tls12=s.version_code == 0x0303)
+            elif t == HandshakeType.HELLO_VERIFY_REQUEST:
+                m.pull_hello_verify_request(body)
+            elif t == HandshakeType.COMPRESSED_CERTIFICATE:
+                m.pull_compressed_certificate(body)
+            elif t == HandshakeType.KEY_UPDATE:
+                m.pull_key_update(body)
+            elif t in (HandshakeType.HELLO_REQUEST, HandshakeType.SERVER_HELLO_DONE, HandshakeType.END_OF_EARLY_DATA):
+                m.pull_empty(body, name)
+        except TLSDecodeError as e:
+            self._event(d, name, frame, ts, len(body), "malformed")
+            self._set_malformed(d, f"{name}: {e.message}", frame)
+            return
+        self._event(d, name, frame, ts, len(body))
+        if d == _SERVER and not self._dirs[_SERVER].ccs:
+            self._server_flight.add(t)
+        if t != HandshakeType.HELLO_REQUEST:
+            self._last_hs_ts = ts
+        if self._on_handshake is not None:
+            self._on_handshake(d, t, body, frame, ts)
+
+    def _on_client_hello(self, d: int, ch: m.ClientHello, frame: int, ts: float) -> None:
+        s = self.summary
+        s.client_hellos += 1
+        s.is_tls = True
+        if d != _CLIENT:
+            self._error(f"ClientHello sent by the server side in frame {frame}")
+            return
+        if self._client_hello is not None:
+            if s.handshake_complete:
+                s.renegotiation = True
+            return  # the second ClientHello after an HRR; the row reports the first offer
+        self._client_hello = ch
+        self._ch_ts = ts
+        s.client_hello_frame = frame
+        ext = ch.extensions
+        s.sslv2_client_hello = ch.sslv2
+        s.client_legacy_version = version_name(ch.legacy_version)
+        if ext.supported_versions:
+            s.client_versions = [version_name(v) for v in ext.supported_versions]
+        else:
+            s.client_versions = [version_name(ch.legacy_version)]
+        s.cipher_suite_codes_offered = list(ch.cipher_suites)
+        s.cipher_suites_offered = [cipher_suite_name(c) for c in ch.cipher_suites]
+        if ch.sslv2:
+            s.cipher_suites_offered += [name_of_sslv2(k) for k in ch.sslv2_cipher_kinds if k >> 16]
+        s.extension_codes_offered = ext.types()
+        s.extensions_offered = [extension_name(t) for t in s.extension_codes_offered]
+        s.sni = ext.server_name
+        s.alpn_offered = list(ext.alpn)
+        s.groups_offered = [group_name(g) for g in ext.supported_groups]
+        s.key_share_groups = [group_name(g) for g in ext.key_share_groups]
+        s.signature_algorithms = [sigalg_name(a) for a in ext.signature_algorithms]
+        s.ec_point_formats = list(ext.ec_point_formats)
+        s.compression_offered = list(ch.legacy_compression_methods)
+        s.session_id = ch.legacy_session_id.hex() if ch.legacy_session_id else None
+        s.ticket_offered = bool(ext.session_ticket) or ext.psk_identities > 0
+        s.psk_offered = ext.psk_identities > 0
+        s.psk_modes = [name_of(PSK_MODE_NAMES, v) for v in ext.psk_key_exchange_modes]
+        s.early_data_offered = ext.early_data
+        s.ech_offered = ext.encrypted_client_hello
+        for err in ext.errors:
+            self._error(f"ClientHello {err} (frame {frame})")
+
+    def _on_server_hello(self, d: int, sh: m.ServerHello, frame: int, ts: float) -> None:
+        s = self.summary
+        if d != _SERVER:
+            self._error(f"ServerHello sent by the client side in frame {frame}")
+            return
+        ext = sh.extensions
+        for err in ext.errors:
+            self._error(f"ServerHello {err} (frame {frame})")
+        if sh.is_hello_retry_request:
+            s.hrr = True
+            self._tls13 = True  # only TLS 1.3 has HelloRetryRequest; CCS from here on is middlebox compatibility
+            if ext.key_share_selected_group is not None:
+                s.hrr_group = group_name(ext.key_share_selected_group)
+            return
+        if self._server_hello_seen:
+            if s.handshake_complete:
+                s.renegotiation = True
+            return
+        self._server_hello_seen = True
+        s.server_hello_frame = frame
+        version = sh.version
+        s.version_code = version
+        s.version = version_name(version)
+        s.cipher_suite_code = sh.cipher_suite
+        s.cipher_suite = cipher_suite_name(sh.cipher_suite)
+        info = cipher_suite_info(sh.cipher_suite)
+        self._suite_kx = info.key_exchange if info is not None else ""
+        s.compression = sh.legacy_compression_method
+        s.server_session_id = sh.legacy_session_id_echo.hex() if sh.legacy_session_id_echo else None
+        s.server_extensions = [extension_name(t) for t in ext.types()]
+        s.alpn = ext.alpn[0] if ext.alpn else None
+        s.extended_master_secret = ext.extended_master_secret
+        s.encrypt_then_mac = ext.encrypt_then_mac
+        s.secure_renegotiation = ext.renegotiation_info is not None
+        if m.is_tls13_family(version):
+            self._tls13 = True
+            if ext.key_share_selected_group is not None:
+                s.group = group_name(ext.key_share_selected_group)
+            elif ext.psk_selected_identity is not None:
+                s.group = None  # psk_ke: no (EC)DHE
+            if ext.psk_selected_identity is not None:
+                s.resumed = True
+                s.resumption = "psk"
+            # RFC 8446 2: everything after the ServerHello is encrypted, both ways
+            self._dirs[_SERVER].encrypted = True
+            self._dirs[_CLIENT].encrypted = True
+        if self._client_hello is not None and not self._tls13:
+            ch_ext = self._client_hello.extensions
+            s.secure_renegotiation = s.secure_renegotiation and (
+                ch_ext.renegotiation_info is not None or 0x00FF in self._client_hello.cipher_suites
+            )
+
+    def _check_abbreviated(self) -> None:
+        """Server CCS in TLS <= 1.2: no Certificate/ServerKeyExchange/ServerHelloDone before it means resumption."""
+        s = self.summary
+        if s.resumed or self._client_hello is None:
+            return
+        full = {HandshakeType.CERTIFICATE, HandshakeType.SERVER_KEY_EXCHANGE, HandshakeType.SERVER_HELLO_DONE}
+        if self._server_flight & full or self._dirs[_CLIENT].ccs:
+            return
+        s.resumed = True
+        ch_ext = self._client_hello.extensions
+        if ch_ext.session_ticket:
+            s.resumption = "ticket"
+        else:
+            s.resumption = "session_id"
+
+    def _check_complete(self, ts: float) -> None:
+        s = self.summary
+        if s.handshake_complete:
+            return
+        if self._dirs[_CLIENT].finished and self._dirs[_SERVER].finished and self._server_hello_seen:
+            s.handshake_complete = True
+            self._complete_ts = ts
+            self._update_wants()
+
+    # -- bookkeeping -------------------------------------------------------
+
+    def _event(self, d: int, kind: str, frame: int, ts: float, length: int = 0, detail: str = "") -> None:
+        if kind not in ("fin", "rst", "gap") and not self.summary.handshake_complete:
+            if self._last_dir != d:
+                self._flights += 1
+                self._last_dir = d
+        ev = self.summary.events
+        if len(ev) < MAX_EVENTS:
+            ev.append(HandshakeEvent(d, kind, frame, ts, length, detail))
+
+    def _error(self, msg: str) -> None:
+        if len(self.summary.errors) < MAX_ERRORS:
+            self.summary.errors.append(msg)
+
+    def _set_malformed(self, d: int, msg: str, frame: int) -> None:
+        if self._malformed is None:
+            self._malformed = msg
+            self.summary.failure_frame = frame
+        self._error(f"malformed {_SIDE[d]} data: {msg}")
+        st = self._dirs[d]
+        st.dead = True
+        st.buf.clear()
+        st.hs.clear()
+        self._update_wants()
+
+    def _update_wants(self) -> None:
+        if self._keep_payload:
+            both_dead = self._dirs[0].dead and self._dirs[1].dead
+            self.wants_payload = not both_dead and self._not_tls_reason is None
+            return
+        s = self.summary
+        self.wants_payload = not (
+            s.handshake_complete
+            or self._not_tls_reason is not None
+            or self._malformed is not None
+            or (s.alert_level == "fatal")
+            or (self._dirs[0].dead and self._dirs[1].dead)
+        )
+
+    # -- result ------------------------------------------------------------
+
+    def finish(self, close_reason: str = "end") -> ConnectionSummary:
+        """The summary; `close_reason` is why the flow ended: fin, rst, idle, end, reuse."""
+        s = self.summary
+        s.close_reason = close_reason
+        if self._client_hello is not None or self._server_hello_seen:
+            s.is_tls = True
+        if self._ch_ts is not None and self._last_hs_ts is not None:
+            end = self._complete_ts if self._complete_ts is not None else self._last_hs_ts
+            s.handshake_ms = round((end - self._ch_ts) * 1000.0, 3)
+            s.round_trips = self._flights // 2 if s.handshake_complete else None
+        if s.handshake_complete:
+            s.failure = None
+        elif self._not_tls_reason is not None and not s.is_tls:
+            s.failure = "not_tls"
+            self._error(self._not_tls_reason)
+        elif s.alert is not None:
+            s.failure = "alert"
+            s.failure_frame = s.alert_frame
+        elif self._malformed is not None:
+            s.failure = f"malformed: {self._malformed}"
+        elif self._gap is not None:
+            s.failure = "gap"
+            s.failure_frame = self._gap[1]
+        elif self._rst is not None:
+            s.failure = "reset"
+            s.failure_frame = self._rst[1]
+        elif self._client_hello is None:
+            s.failure = "no_client_hello" if s.is_tls or self._server_hello_seen else "not_tls"
+            if not s.is_tls and self._not_tls_reason:
+                self._error(self._not_tls_reason)
+        elif self._fin[0] is not None or self._fin[1] is not None:
+            s.failure = "close"
+            s.failure_frame = min(f for f in self._fin if f is not None)
+        elif not self._dirs[_SERVER].seen:
+            s.failure = "no_response"
+        elif close_reason == "idle":
+            s.failure = "timeout"
+        else:
+            s.failure = "truncated"
+        return s
+
+
+def name_of_level(level: int) -> str:
+    return {AlertLevel.WARNING: "warning", AlertLevel.FATAL: "fatal"}.get(level, f"level_{level}")
+
+
+def name_of_sslv2(kind: int) -> str:
+    from .registry import SSL2_CIPHER_KIND_NAMES
+
+    return SSL2_CIPHER_KIND_NAMES.get(kind, f"SSL2_0x{kind:06x}")

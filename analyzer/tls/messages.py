@@ -1,0 +1,488 @@
+"""Handshake messages and extensions: one dataclass per message, one `pull_*` per structure.
+
+Owns the decoding of every TLS handshake message body (RFC 5246, RFC 8446 and
+their extensions) and of the SSLv2-format ClientHello (RFC 5246 appendix E.2).
+Each `pull_<message>(body, ...)` takes the message body (without the 4-byte
+handshake header) and returns its dataclass, or raises `TLSDecodeError` saying
+what was wrong. Extensions are kept in wire order as `(type, bytes)` and the
+ones the analyzer reports are decoded into typed fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .buffer import (
+    Buffer,
+    TLSDecodeError,
+    pull_block,
+    pull_list,
+    pull_opaque,
+    pull_uint16_list,
+)
+from .registry import ExtensionType as Ext
+from .registry import ProtocolVersion, is_grease
+
+# RFC 8446 4.1.3: a ServerHello whose random is SHA-256("HelloRetryRequest") is a HelloRetryRequest.
+HELLO_RETRY_REQUEST_RANDOM = bytes.fromhex(
+    "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c"
+)
+
+# Bounds on what one message may make us keep (hostile input).
+MAX_EXTENSIONS = 1024          # extensions kept per message; more are counted, not kept
+MAX_LIST_ITEMS = 4096          # items kept per decoded vector (suites, groups, ALPN ...)
+MAX_CERTIFICATES = 64          # certificates kept per Certificate message
+MAX_NAME_LENGTH = 1024         # SNI / ALPN strings longer than this are cut
+
+
+def _text(raw: bytes) -> str:
+    """Wire string -> str, never failing: invalid UTF-8 is kept with backslash escapes."""
+    if len(raw) > MAX_NAME_LENGTH:
+        raw = raw[:MAX_NAME_LENGTH]
+    return raw.decode("utf-8", errors="backslashreplace")
+
+
+@dataclass
+class Extensions:
+    """The decoded view of an extension block (client or server side)."""
+
+    raw: list[tuple[int, bytes]] = field(default_factory=list)
+    count: int = 0
+    server_name: str | None = None
+    alpn: list[str] = field(default_factory=list)
+    supported_versions: list[int] = field(default_factory=list)
+    selected_version: int | None = None
+    supported_groups: list[int] = field(default_factory=list)
+    ec_point_formats: list[int] = field(default_factory=list)
+    signature_algorithms: list[int] = field(default_factory=list)
+    signature_algorithms_cert: list[int] = field(default_factory=list)
+    key_share_groups: list[int] = field(default_factory=list)
+    key_share_selected_group: int | None = None     # ServerHello / HRR
+    psk_key_exchange_modes: list[int] = field(default_factory=list)
+    psk_identities: int = 0                          # ClientHello pre_shared_key
+    psk_selected_identity: int | None = None         # ServerHello pre_shared_key
+    early_data: bool = False
+    session_ticket: bytes | None = None              # None: not present
+    extended_master_secret: bool = False
+    encrypt_then_mac: bool = False
+    renegotiation_info: bytes | None = None
+    status_request: bool = False
+    record_size_limit: int | None = None
+    compress_certificate: list[int] = field(default_factory=list)
+    encrypted_client_hello: bool = False
+    padding: int | None = None
+    heartbeat_mode: int | None = None
+    cookie: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    def types(self) -> list[int]:
+        return [t for t, _ in self.raw]
+
+    def has(self, ext_type: int) -> bool:
+        return any(t == ext_type for t, _ in self.raw)
+
+
+def _alpn_list(buf: Buffer) -> list[str]:
+    return [_text(p) for p in pull_list(buf, 2, lambda b: pull_opaque(b, 1, "protocol name"),
+                                        "ALPN protocol_name_list", MAX_LIST_ITEMS)]
+
+
+def _decode_extension(ext: Extensions, ext_type: int, data: bytes, *, server: bool, hrr: bool) -> None:
+    buf = Buffer(data)
+    if ext_type == Ext.SERVER_NAME:
+        if server or not data:
+            return  # the server's server_name is empty (RFC 6066 3)
+        for name_type, name in pull_list(
+            buf, 2, lambda b: (b.pull_uint8("name_type"), pull_opaque(b, 2, "HostName")),
+            "server_name_list", MAX_LIST_ITEMS,
+        ):
+            if name_type == 0 and ext.server_name is None:
+                ext.server_name = _text(name)
+    elif ext_type == Ext.APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
+        ext.alpn = _alpn_list(buf)
+    elif ext_type == Ext.SUPPORTED_VERSIONS:
+        if server:
+            ext.selected_version = buf.pull_uint16("selected_version")
+        else:
+            ext.supported_versions = pull_uint16_list(buf, 1, "supported_versions", MAX_LIST_ITEMS)
+    elif ext_type == Ext.SUPPORTED_GROUPS:
+        ext.supported_groups = pull_uint16_list(buf, 2, "named_group_list", MAX_LIST_ITEMS)
+    elif ext_type == Ext.EC_POINT_FORMATS:
+        ext.ec_point_formats = list(pull_opaque(buf, 1, "ec_point_format_list"))
+    elif ext_type == Ext.SIGNATURE_ALGORITHMS:
+        ext.signature_algorithms = pull_uint16_list(buf, 2, "supported_signature_algorithms", MAX_LIST_ITEMS)
+    elif ext_type == Ext.SIGNATURE_ALGORITHMS_CERT:
+        ext.signature_algorithms_cert = pull_uint16_list(buf, 2, "signature_algorithms_cert", MAX_LIST_ITEMS)
+    elif ext_type == Ext.KEY_SHARE:
+        if hrr:
+            ext.key_share_selected_group = buf.pull_uint16("selected_group")
+        elif server:
+            ext.key_share_selected_group = buf.pull_uint16("KeyShareEntry.group")
+            pull_opaque(buf, 2, "key_exchange")
+        else:
+            ext.key_share_groups = [
+                g for g, _ in pull_list(
+                    buf, 2, lambda b: (b.pull_uint16("group"), pull_opaque(b, 2, "key_exchange")),
+                    "client_shares", MAX_LIST_ITEMS,
+                )
+            ]
+    elif ext_type == Ext.PRE_SHARED_KEY:
+        if server:
+            ext.psk_selected_identity = buf.pull_uint16("selected_identity")
+        else:
+            ids = pull_list(
+                buf, 2, lambda b: (pull_opaque(b, 2, "identity"), b.pull_uint32("obfuscated_ticket_age")),
+                "identities", MAX_LIST_ITEMS,
+            )
+            pull_block(buf, 2, "binders")
+            ext.psk_identities = len(ids)
+    elif ext_type == Ext.PSK_KEY_EXCHANGE_MODES:
+        ext.psk_key_exchange_modes = list(pull_opaque(buf, 1, "ke_modes"))
+    elif ext_type == Ext.EARLY_DATA:
+        ext.early_data = True
+    elif ext_type == Ext.SESSION_TICKET:
+        ext.session_ticket = data
+    elif ext_type == Ext.EXTENDED_MASTER_SECRET:
+        ext.extended_master_secret = True
+    elif ext_type == Ext.ENCRYPT_THEN_MAC:
+        ext.encrypt_then_mac = True
+    elif ext_type == Ext.RENEGOTIATION_INFO:
+        ext.renegotiation_info = pull_opaque(buf, 1, "renegotiated_connection")
+    elif ext_type == Ext.STATUS_REQUEST:
+        ext.status_request = True
+    elif ext_type == Ext.RECORD_SIZE_LIMIT:
+        ext.record_size_limit = buf.pull_uint16("RecordSizeLimit")
+    elif ext_type == Ext.COMPRESS_CERTIFICATE:
+        ext.compress_certificate = pull_uint16_list(buf, 1, "algorithms", MAX_LIST_ITEMS)
+    elif ext_type == Ext.ENCRYPTED_CLIENT_HELLO:
+        ext.encrypted_client_hello = True
+        return  # noted, not decrypted
+    elif ext_type == Ext.PADDING:
+        ext.padding = len(data)
+        return
+    elif ext_type == Ext.HEARTBEAT:
+        ext.heartbeat_mode = buf.pull_uint8("HeartbeatMode")
+    elif ext_type == Ext.COOKIE:
+        ext.cookie = True
+        return
+    else:
+        return
+    if not buf.eof():
+        raise TLSDecodeError(f"{buf.remaining()} trailing bytes")
+
+
+def pull_extensions(buf: Buffer, *, server: bool = False, hrr: bool = False) -> Extensions:
+    """`Extension extensions<0..2^16-1>`; an absent block (pre-TLS-1.0 hellos) is empty.
+
+    A single undecodable extension is recorded in `errors` and kept raw: the rest of
+    the message is still read, as Wireshark does.
+    """
+    ext = Extensions()
+    if buf.eof():
+        return ext
+    block = pull_block(buf, 2, "extensions")
+    while not block.eof():
+        ext_type = block.pull_uint16("extension_type")
+        data = pull_opaque(block, 2, "extension_data")
+        ext.count += 1
+        if len(ext.raw) < MAX_EXTENSIONS:
+            ext.raw.append((ext_type, data))
+        if is_grease(ext_type):
+            continue
+        try:
+            _decode_extension(ext, ext_type, data, server=server, hrr=hrr)
+        except TLSDecodeError as e:
+            ext.errors.append(f"extension {ext_type}: {e.message}")
+    return ext
+
+
+@dataclass
+class ClientHello:
+    legacy_version: int
+    random: bytes
+    legacy_session_id: bytes
+    cipher_suites: list[int]
+    legacy_compression_methods: list[int]
+    extensions: Extensions
+    sslv2: bool = False
+    sslv2_cipher_kinds: list[int] = field(default_factory=list)
+
+
+def pull_client_hello(body: bytes) -> ClientHello:
+    buf = Buffer(body)
+    legacy_version = buf.pull_uint16("legacy_version")
+    random = buf.pull_bytes(32, "random")
+    session_id = pull_opaque(buf, 1, "legacy_session_id")
+    if len(session_id) > 32:
+        raise TLSDecodeError(f"legacy_session_id of {len(session_id)} bytes (max 32)")
+    suites = pull_uint16_list(buf, 2, "cipher_suites", MAX_LIST_ITEMS)
+    compression = list(pull_opaque(buf, 1, "legacy_compression_methods"))
+    extensions = pull_extensions(buf)
+    if not buf.eof():
+        raise TLSDecodeError(f"ClientHello: {buf.remaining()} trailing bytes")
+    return ClientHello(legacy_version, random, session_id, suites, compression, extensions)
+
+
+def pull_sslv2_client_hello(body: bytes) -> ClientHello:
+    """SSLv2-format CLIENT-HELLO (after the 2-byte record header, starting at msg_type)."""
+    buf = Buffer(body)
+    msg_type = buf.pull_uint8("msg_type")
+    if msg_type != 1:
+        raise TLSDecodeError(f"SSLv2 message type {msg_type} is not CLIENT-HELLO")
+    version = buf.pull_uint16("version")
+    spec_len = buf.pull_uint16("cipher_spec_length")
+    sid_len = buf.pull_uint16("session_id_length")
+    chal_len = buf.pull_uint16("challenge_length")
+    if spec_len % 3:
+        raise TLSDecodeError(f"SSLv2 cipher_spec_length {spec_len} is not a multiple of 3")
+    if sid_len not in (0, 16) and sid_len > 32:
+        raise TLSDecodeError(f"SSLv2 session_id_length {sid_len}")
+    if not 16 <= chal_len <= 32:
+        raise TLSDecodeError(f"SSLv2 challenge_length {chal_len} (must be 16..32)")
+    specs = buf.pull_bytes(spec_len, "cipher_specs")
+    session_id = buf.pull_bytes(sid_len, "session_id")
+    challenge = buf.pull_bytes(chal_len, "challenge")
+    kinds = [int.from_bytes(specs[i : i + 3], "big") for i in range(0, min(spec_len, 3 * MAX_LIST_ITEMS), 3)]
+    suites = [k & 0xFFFF for k in kinds if k >> 16 == 0]
+    return ClientHello(
+        legacy_version=version,
+        random=challenge.rjust(32, b"\x00"),
+        legacy_session_id=session_id,
+        cipher_suites=suites,
+        legacy_compression_methods=[0],
+        extensions=Extensions(),
+        sslv2=True,
+        sslv2_cipher_kinds=kinds,
+    )
+
+
+def is_tls13_family(version: int | None) -> bool:
+    """TLS 1.3 final, its drafts (0x7fNN) and Facebook's draft code points (0xfbNN)."""
+    if version is None:
+        return False
+    return version == ProtocolVersion.TLS13 or (version >> 8) in (0x7F, 0xFB)
+
+
+@dataclass
+class ServerHello:
+    legacy_version: int
+    random: bytes
+    legacy_session_id_echo: bytes
+    cipher_suite: int
+    legacy_compression_method: int
+    extensions: Extensions
+    is_hello_retry_request: bool = False
+
+    @property
+    def version(self) -> int:
+        """The negotiated version: supported_versions when present (RFC 8446 4.2.1)."""
+        sel = self.extensions.selected_version
+        return sel if sel is not None else self.legacy_version
+
+
+def pull_server_hello(body: bytes) -> ServerHello:
+    buf = Buffer(body)
+    legacy_version = buf.pull_uint16("legacy_version")
+    random = buf.pull_bytes(32, "random")
+    if (legacy_version >> 8) == 0x7F and (legacy_version & 0xFF) < 22:
+        # TLS 1.3 drafts before 22: no session id echo and no compression method.
+        suite = buf.pull_uint16("cipher_suite")
+        ext = pull_extensions(buf, server=True)
+        sh = ServerHello(legacy_version, random, b"", suite, 0, ext)
+    else:
+        session_id = pull_opaque(buf, 1, "legacy_session_id_echo")
+        if len(session_id) > 32:
+            raise TLSDecodeError(f"legacy_session_id_echo of {len(session_id)} bytes (max 32)")
+        suite = buf.pull_uint16("cipher_suite")
+        compression = buf.pull_uint8("legacy_compression_method")
+        hrr = random == HELLO_RETRY_REQUEST_RANDOM
+        ext = pull_extensions(buf, server=True, hrr=hrr)
+        sh = ServerHello(legacy_version, random, session_id, suite, compression, ext, hrr)
+    if not buf.eof():
+        raise TLSDecodeError(f"ServerHello: {buf.remaining()} trailing bytes")
+    return sh
+
+
+@dataclass
+class HelloVerifyRequest:
+    server_version: int
+    cookie: bytes
+
+
+def pull_hello_verify_request(body: bytes) -> HelloVerifyRequest:
+    buf = Buffer(body)
+    return HelloVerifyRequest(buf.pull_uint16("server_version"), pull_opaque(buf, 1, "cookie"))
+
+
+@dataclass
+class Certificate:
+    certificate_request_context: bytes
+    certificates: list[bytes]          # DER, leaf first, at most MAX_CERTIFICATES kept
+    count: int                         # how many the message held
+
+
+def pull_certificate(body: bytes, *, tls13: bool) -> Certificate:
+    """TLS <= 1.2 `ASN.1Cert certificate_list<0..2^24-1>` or TLS 1.3 CertificateEntry list."""
+    buf = Buffer(body)
+    context = pull_opaque(buf, 1, "certificate_request_context") if tls13 else b""
+    block = pull_block(buf, 3, "certificate_list")
+    certs: list[bytes] = []
+    count = 0
+    while not block.eof():
+        der = pull_opaque(block, 3, "cert_data")
+        if tls13:
+            pull_block(block, 2, "CertificateEntry extensions")
+        count += 1
+        if len(certs) < MAX_CERTIFICATES:
+            certs.append(der)
+    if not buf.eof():
+        raise TLSDecodeError(f"Certificate: {buf.remaining()} trailing bytes")
+    return Certificate(context, certs, count)
+
+
+@dataclass
+class CompressedCertificate:
+    algorithm: int
+    uncompressed_length: int
+
+
+def pull_compressed_certificate(body: bytes) -> CompressedCertificate:
+    buf = Buffer(body)
+    algorithm = buf.pull_uint16("algorithm")
+    length = buf.pull_uint24("uncompressed_length")
+    pull_opaque(buf, 3, "compressed_certificate_message")
+    return CompressedCertificate(algorithm, length)
+
+
+@dataclass
+class ServerKeyExchange:
+    """Only what the analyzer reports: the (EC)DH group and the signature algorithm."""
+
+    kind: str                        # 'ecdhe', 'dhe', 'other'
+    named_group: int | None = None   # ECDHE named_curve
+    dh_prime_bits: int | None = None # DHE: size of p
+    signature_algorithm: int | None = None  # TLS 1.2 only (SignatureAndHashAlgorithm)
+
+
+def pull_server_key_exchange(body: bytes, *, key_exchange: str, tls12: bool) -> ServerKeyExchange:
+    """`key_exchange` is the suite's kind from the registry ('ECDHE', 'DHE', 'DH_anon' ...)."""
+    buf = Buffer(body)
+    kx = key_exchange.upper()
+    if kx.startswith("ECDHE") or kx == "ECDH_ANON":
+        if kx == "ECDHE_PSK":
+            pull_opaque(buf, 2, "psk_identity_hint")
+        curve_type = buf.pull_uint8("curve_type")
+        if curve_type != 3:
+            return ServerKeyExchange("ecdhe")  # explicit curves: reported without a group
+        group = buf.pull_uint16("namedcurve")
+        pull_opaque(buf, 1, "public")
+        sig = None
+        if tls12 and not kx.endswith("PSK") and not buf.eof() and "ANON" not in kx:
+            sig = buf.pull_uint16("SignatureAndHashAlgorithm")
+        return ServerKeyExchange("ecdhe", named_group=group, signature_algorithm=sig)
+    if kx.startswith("DHE") or kx == "DH_ANON":
+        if kx == "DHE_PSK":
+            pull_opaque(buf, 2, "psk_identity_hint")
+        p = pull_opaque(buf, 2, "dh_p")
+        pull_opaque(buf, 2, "dh_g")
+        pull_opaque(buf, 2, "dh_Ys")
+        sig = None
+        if tls12 and not kx.endswith("PSK") and not buf.eof() and "ANON" not in kx:
+            sig = buf.pull_uint16("SignatureAndHashAlgorithm")
+        bits = len(p.lstrip(b"\x00")) * 8
+        return ServerKeyExchange("dhe", dh_prime_bits=bits, signature_algorithm=sig)
+    return ServerKeyExchange("other")
+
+
+@dataclass
+class CertificateRequest:
+    certificate_types: list[int]
+    signature_algorithms: list[int]
+
+
+def pull_certificate_request(body: bytes, *, tls13: bool, tls12: bool) -> CertificateRequest:
+    buf = Buffer(body)
+    if tls13:
+        pull_opaque(buf, 1, "certificate_request_context")
+        ext = pull_extensions(buf, server=True)
+        return CertificateRequest([], ext.signature_algorithms)
+    types = list(pull_opaque(buf, 1, "certificate_types"))
+    sigs = pull_uint16_list(buf, 2, "supported_signature_algorithms", MAX_LIST_ITEMS) if tls12 else []
+    pull_block(buf, 2, "certificate_authorities")
+    return CertificateRequest(types, sigs)
+
+
+@dataclass
+class NewSessionTicket:
+    ticket_lifetime: int
+    ticket_length: int
+
+
+def pull_new_session_ticket(body: bytes, *, tls13: bool) -> NewSessionTicket:
+    buf = Buffer(body)
+    lifetime = buf.pull_uint32("ticket_lifetime")
+    if tls13:
+        buf.pull_uint32("ticket_age_add")
+        pull_opaque(buf, 1, "ticket_nonce")
+    ticket = pull_opaque(buf, 2, "ticket")
+    return NewSessionTicket(lifetime, len(ticket))
+
+
+@dataclass
+class CertificateStatus:
+    status_type: int
+    response_length: int
+
+
+def pull_certificate_status(body: bytes) -> CertificateStatus:
+    buf = Buffer(body)
+    status_type = buf.pull_uint8("status_type")
+    response = pull_opaque(buf, 3, "OCSPResponse")
+    return CertificateStatus(status_type, len(response))
+
+
+@dataclass
+class CertificateVerify:
+    algorithm: int | None
+    signature_length: int
+
+
+def pull_certificate_verify(body: bytes, *, tls12: bool) -> CertificateVerify:
+    buf = Buffer(body)
+    alg = buf.pull_uint16("algorithm") if tls12 else None
+    sig = pull_opaque(buf, 2, "signature")
+    return CertificateVerify(alg, len(sig))
+
+
+@dataclass
+class ClientKeyExchange:
+    body: bytes  # kept whole: its form depends on the key exchange (decryption reads it)
+
+
+def pull_client_key_exchange(body: bytes) -> ClientKeyExchange:
+    return ClientKeyExchange(bytes(body))
+
+
+@dataclass
+class Finished:
+    verify_data: bytes
+
+
+def pull_finished(body: bytes) -> Finished:
+    return Finished(bytes(body))
+
+
+@dataclass
+class KeyUpdate:
+    request_update: int
+
+
+def pull_key_update(body: bytes) -> KeyUpdate:
+    buf = Buffer(body)
+    return KeyUpdate(buf.pull_uint8("request_update"))
+
+
+def pull_empty(body: bytes, name: str) -> None:
+    """HelloRequest, ServerHelloDone, EndOfEarlyData: an empty body."""
+    if body:
+        raise TLSDecodeError(f"{name}: {len(body)} unexpected bytes in an empty message")
