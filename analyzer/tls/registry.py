@@ -688,13 +688,13 @@ SIGNATURE_ALGORITHM_NAMES: Final[dict[int, str]] = {
 class SignatureScheme:
     """IANA "TLS SignatureScheme" plus the legacy TLS 1.2 pairs."""
 
-    RSA_PKCS1_MD5: Final = 0x0101          # legacy pair (md5, rsa)
+    MD5_RSA: Final = 0x0101                # legacy pair (md5, rsa)
     RSA_PKCS1_SHA1: Final = 0x0201
     DSA_SHA1: Final = 0x0202               # RFC 8446 dsa_sha1_RESERVED
     ECDSA_SHA1: Final = 0x0203
-    RSA_PKCS1_SHA224: Final = 0x0301       # legacy pair (sha224, rsa)
+    SHA224_RSA: Final = 0x0301             # legacy pair (sha224, rsa)
     DSA_SHA224: Final = 0x0302
-    ECDSA_SHA224: Final = 0x0303
+    SHA224_ECDSA: Final = 0x0303
     RSA_PKCS1_SHA256: Final = 0x0401
     DSA_SHA256: Final = 0x0402             # RFC 8446 dsa_sha256_RESERVED
     ECDSA_SECP256R1_SHA256: Final = 0x0403
