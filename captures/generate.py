@@ -606,7 +606,7 @@ def build_frame(src: tuple[str, int], dst: tuple[str, int], seq: int, ack: int, 
         pseudo = s6 + d6 + struct.pack("!IxxxB", len(tcp_wo), 6)
         csum = _checksum(pseudo + tcp_wo)
         tcp = tcp_wo[:16] + struct.pack("!H", csum) + tcp_wo[18:]
-        ip = struct.pack("!IHBB", 0x60000000, len(tcp), 6, 64) + s6 + d6
+        ip = struct.pack("!IHBB", 0x60000000, len(tcp), 6, 64) + s6 + d6 + tcp
         ethertype = 0x86DD
     else:
         s4, d4 = sip.packed, dip.packed
@@ -648,19 +648,22 @@ def frames_for(conv: Conversation, *, mss: int | tuple[int, int] = 1460, t0: flo
     nxt = list(isn) if isn else [_isn(conv.client[1], "c"), _isn(conv.server[1], "s")]
     ip_ids = [_isn(conv.client[1], "ipc") & 0xFFFF, _isn(conv.server[1], "ips") & 0xFFFF]
     frames: list[tuple[float, bytes]] = []
-    state = {"t": t0 - step, "last": 0}
+    # time is kept in integer nanoseconds so that it does not drift
+    base = Decimal(repr(float(t0)))
+    step_ns, rtt_ns = round(step * 1e9), round(rtt * 1e9)
+    state = {"t": -step_ns, "last": 0}
 
     def emit(d: int, seq: int, ack: int, flags: int, payload: bytes = b"",
              options: bytes = b"", delay: float = 0.0) -> None:
-        t = state["t"] + step + delay
+        t = state["t"] + step_ns + round(delay * 1e9)
         if frames and d != state["last"]:
-            t += rtt
+            t += rtt_ns
         state["t"], state["last"] = t, d
         frame = build_frame(ends[d], ends[1 - d], seq, ack, flags, payload,
                             src_mac=macs[d], dst_mac=macs[1 - d], ipv6=ipv6, vlan=vlan,
                             ip_id=ip_ids[d], options=options)
         ip_ids[d] += 1
-        frames.append((round(t, 6), frame))
+        frames.append((float(base + Decimal(t) / 10 ** 9), frame))
 
     def mss_opt(value: int) -> bytes:
         return struct.pack("!BBH", 2, 4, value) + b"\x01\x01\x04\x02"  # MSS, NOP, NOP, SACK_PERM
@@ -680,7 +683,7 @@ def frames_for(conv: Conversation, *, mss: int | tuple[int, int] = 1460, t0: flo
         special = not special_done and len(segs) >= 3 and (reorder or duplicate)
         if special and reorder:
             order[1], order[2] = order[2], order[1]
-        for n, i in enumerate(order):
+        for i in order:
             flags = ACK | (PSH if i == len(segs) - 1 else 0)
             emit(d, segs[i][0], nxt[1 - d], flags, segs[i][1])
         if special and duplicate:
@@ -1075,6 +1078,8 @@ def conversation_manifest(conv: Conversation, stream: int, frame_kw: dict[str, A
         "client_random": cr.hex() if cr else None,
         "keylog_labels": labels,
         "bytes": {"c2s": len(conv.stream(0)), "s2c": len(conv.stream(1))},
+        "bytes_sha256": {"c2s": hashlib.sha256(conv.stream(0)).hexdigest(),
+                         "s2c": hashlib.sha256(conv.stream(1)).hexdigest()},
         "chunks": [[d, len(b)] for d, b in conv.chunks],
         "plaintext": {k: _plain_facts(v) for k, v in conv.expected["plaintext"].items()},
         "expected": exp,
