@@ -126,7 +126,7 @@ def connections(
         raise typer.Exit(2)
     df = to_dataframe(summaries)
     try:
-        write(df, fmt, str(output) if output else None, Console(soft_wrap=False) if fmt == "table" else None)
+        write(df, fmt, str(output) if output else None)
     except OSError as e:
         _say("error", f"cannot write {output}: {e.strerror or e}")
         raise typer.Exit(2)

@@ -999,7 +999,7 @@ def build_scenarios(pki: Pki, keylog: Path) -> list[FileSpec]:
     conv = tls_conversation(cctx(), sctx(), server_hostname=SERVER_NAME, client=_c(50140),
                             server=_s(), max_flights=1, close="none")
     conv.unanswered = True
-    conv.expected.update(resumption=None, failure="timeout")
+    conv.expected.update(resumption=None, failure="no_response")
     files.append(FileSpec("tls-no-response.pcap",
                           "ClientHello never answered nor ACKed; retransmitted twice",
                           [ConnSpec(conv)]))

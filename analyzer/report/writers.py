@@ -98,7 +98,10 @@ def _result(row: dict[str, Any]) -> str:
 
 
 def render_table(df: pd.DataFrame, console: Console | None = None, title: str | None = None) -> None:
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=220)  # piped: do not squeeze rows into 80 columns
     t = Table(title=title, show_lines=False, header_style="bold")
     for name, kw in (
         ("capture", {"overflow": "fold"}), ("stream", {"justify": "right"}), ("client → server", {"overflow": "fold"}),
@@ -133,7 +136,7 @@ def write(df: pd.DataFrame, fmt: str, output: str | None, console: Console | Non
     if fmt == "table":
         if output:
             with open(output, "w", encoding="utf-8") as f:
-                render_table(df, Console(file=f, width=200, color_system=None))
+                render_table(df, Console(file=f, width=220, color_system=None))
         else:
             render_table(df, console)
         return

@@ -337,6 +337,8 @@ class TLSConnection:
                 s.alert_frame = frame
             if level == AlertLevel.FATAL:
                 self._dirs[d].dead = True
+        if not self.summary.handshake_complete:
+            self._last_hs_ts = ts
         self._update_wants()
 
     def _encrypted_alert(self, d: int, frame: int, ts: float) -> None:
@@ -344,6 +346,7 @@ class TLSConnection:
         self._event(d, "encrypted_alert", frame, ts)
         if s.handshake_complete:
             return
+        self._last_hs_ts = ts
         if s.alert is None:
             s.alert = "encrypted_alert"
             s.alert_sender = _SIDE[d]

@@ -139,17 +139,22 @@ def _decode_extension(ext: Extensions, ext_type: int, data: bytes, *, server: bo
     elif ext_type == Ext.PSK_KEY_EXCHANGE_MODES:
         ext.psk_key_exchange_modes = list(pull_opaque(buf, 1, "ke_modes"))
     elif ext_type == Ext.EARLY_DATA:
-        ext.early_data = True
+        ext.early_data = True  # empty, or max_early_data_size in a NewSessionTicket
+        return
     elif ext_type == Ext.SESSION_TICKET:
-        ext.session_ticket = data
+        ext.session_ticket = data  # opaque ticket (empty: asking for one)
+        return
     elif ext_type == Ext.EXTENDED_MASTER_SECRET:
         ext.extended_master_secret = True
+        return
     elif ext_type == Ext.ENCRYPT_THEN_MAC:
         ext.encrypt_then_mac = True
+        return
     elif ext_type == Ext.RENEGOTIATION_INFO:
         ext.renegotiation_info = pull_opaque(buf, 1, "renegotiated_connection")
     elif ext_type == Ext.STATUS_REQUEST:
-        ext.status_request = True
+        ext.status_request = True  # CertificateStatusRequest, or empty from the server
+        return
     elif ext_type == Ext.RECORD_SIZE_LIMIT:
         ext.record_size_limit = buf.pull_uint16("RecordSizeLimit")
     elif ext_type == Ext.COMPRESS_CERTIFICATE:
