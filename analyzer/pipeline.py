@@ -62,7 +62,10 @@ class _Sink:
         return self.tls.wants_payload
 
     def on_data(self, direction: int, data: bytes, frame: int, ts: float) -> None:
-        self.tls.feed(direction, data, frame, ts)
+        try:
+            self.tls.feed(direction, data, frame, ts)
+        except Exception as e:  # a parser bug must cost one connection, never the run
+            self.tls.internal_error(direction, e, frame)
 
     def on_gap(self, direction: int, missing: int, frame: int, ts: float) -> None:
         self.tls.gap(direction, missing, frame, ts)

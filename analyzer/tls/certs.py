@@ -85,10 +85,14 @@ def _sans(cert: x509.Certificate) -> tuple[str, ...]:
 
 
 def _parse(der: bytes, digest: str) -> CertInfo:
+    # cryptography decodes fields lazily, so a damaged certificate can fail at any access
     try:
-        cert = x509.load_der_x509_certificate(der)
+        return _fields(x509.load_der_x509_certificate(der), der, digest)
     except Exception as e:
-        return CertInfo(sha256=digest, error=f"unparseable certificate: {e}", size=len(der))
+        return CertInfo(sha256=digest, error=f"unparseable certificate: {type(e).__name__}: {e}", size=len(der))
+
+
+def _fields(cert: x509.Certificate, der: bytes, digest: str) -> CertInfo:
     try:
         sig = cert.signature_algorithm_oid._name  # e.g. 'sha256WithRSAEncryption'
     except Exception:
@@ -111,7 +115,7 @@ def _parse(der: bytes, digest: str) -> CertInfo:
         key_type=key_type,
         key_bits=bits,
         signature_algorithm=sig,
-        self_signed=cert.subject == cert.issuer,
+        self_signed=subject == issuer,
         size=len(der),
     )
 

@@ -151,6 +151,10 @@ class TLSConnection:
         st.hs.clear()
         self._update_wants()
 
+    def internal_error(self, direction: int, exc: BaseException, frame: int) -> None:
+        """Record an unexpected exception from our own parser as a malformed-input failure on this connection."""
+        self._set_malformed(direction ^ self._swap, f"internal error {type(exc).__name__}: {exc}", frame)
+
     def fin(self, direction: int, frame: int, ts: float) -> None:
         d = direction ^ self._swap
         if self._fin[d] is None:
@@ -389,6 +393,9 @@ class TLSConnection:
             elif t == HandshakeType.CERTIFICATE:
                 cert = m.pull_certificate(body, tls13=self._tls13)
                 chain = [self._certs.get(der) for der in cert.certificates]
+                for i, info in enumerate(chain):
+                    if info.error:
+                        self._error(f"{_SIDE[d]} certificate {i} in frame {frame}: {info.error}")
                 if d == _SERVER:
                     s.cert_chain = chain
                     s.cert_count = cert.count
