@@ -15,8 +15,6 @@ every layer and damage becomes a counted, recorded warning.
 from __future__ import annotations
 
 import struct
-from typing import Callable
-
 from .model import CaptureStats
 
 __all__ = ["FrameDecoder", "FragmentReassembler", "RAW_LINKTYPES", "SUPPORTED_LINKTYPES"]
@@ -446,5 +444,3 @@ class FrameDecoder:
             return self._ethernet(data, o + 12 + sub, lim, depth)
         return self._ethertype(proto, data, o, lim, depth)
 
-
-Decode = Callable[[int, float, int, "memoryview | bytes"], "tuple | None"]
