@@ -337,7 +337,7 @@ def test_expected_facts(committed: dict[str, Any]) -> None:
     assert conn("tls-alpn.pcap", 1)["alpn"] is None
     assert conn("tls-no-shared-cipher.pcap")["alert"] == "handshake_failure"
     assert conn("tls-reset.pcap")["failure"] == "reset"
-    assert conn("tls-no-response.pcap")["failure"] == "timeout"
+    assert conn("tls-no-response.pcap")["failure"] == "no_response"
     assert {c["expected"]["failure"] for c in files["not-tls.pcap"]["connections"]} == {"not_tls"}
     assert any(c["server"][1] == 8443 for c in files["tls-segmented.pcap"]["connections"])
     for f in files.values():
