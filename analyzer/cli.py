@@ -63,7 +63,7 @@ def connections(
     from .capture import CaptureError
     from .inputs import bundled_captures_dir, expand_inputs
     from .pipeline import FileResult, Options, analyze_file
-    from .report.table import to_dataframe
+    from .report.table import TableBuilder
     from .report.writers import FORMATS, write
     from .tls.certs import CertCache
 
@@ -89,7 +89,7 @@ def connections(
 
     show_progress = not quiet and _err.is_terminal
     total = sum(_size(f) for f in files)
-    summaries = []
+    rows = TableBuilder()
     certs = CertCache()
     opts = Options(include_non_tls=not tls_only)
     read_ok = 0
@@ -105,7 +105,7 @@ def connections(
             res = FileResult(path=str(f), name=f.name)
             try:
                 for s in analyze_file(f, options=opts, result=res, cert_cache=certs):
-                    summaries.append(s)
+                    rows.add(s)
                     if res.capture is not None:
                         progress.update(task, completed=done + res.capture.bytes_read)
             except CaptureError as e:
@@ -124,9 +124,8 @@ def connections(
                     _say("warning", f"{f}: {w}")
     if read_ok == 0:
         raise typer.Exit(2)
-    df = to_dataframe(summaries)
     try:
-        write(df, fmt, str(output) if output else None)
+        write(rows.table(), fmt, str(output) if output else None)
     except OSError as e:
         _say("error", f"cannot write {output}: {e.strerror or e}")
         raise typer.Exit(2)

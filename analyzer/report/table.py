@@ -9,6 +9,7 @@ packets.
 from __future__ import annotations
 
 import datetime as _dt
+import operator
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -47,7 +48,7 @@ class Column:
 
 
 def _attr(name: str) -> Callable[[ConnectionSummary], Any]:
-    return lambda s: getattr(s, name)
+    return operator.attrgetter(name)
 
 
 def _c(name: str, typ: pa.DataType, doc: str, get: Callable[[ConnectionSummary], Any] | None = None) -> Column:
@@ -147,18 +148,59 @@ def summary_row(s: ConnectionSummary) -> dict[str, Any]:
     return {c.name: c.get(s) for c in COLUMNS}
 
 
+class TableBuilder:
+    """Collects rows into compact Arrow record batches as summaries arrive.
+
+    Memory grows by the Arrow size of a row (about a kilobyte), not by the
+    summary objects with their ladders, which are dropped as soon as they are added.
+    """
+
+    def __init__(self, batch_rows: int = 4096) -> None:
+        self._batch_rows = batch_rows
+        self._cols: dict[str, list[Any]] = {c.name: [] for c in COLUMNS}
+        self._getters = [(self._cols[c.name].append, c.get) for c in COLUMNS]
+        self._pending = 0
+        self._batches: list[pa.RecordBatch] = []
+        self.rows = 0
+
+    def add(self, s: ConnectionSummary) -> None:
+        for append, get in self._getters:
+            append(get(s))
+        self._pending += 1
+        self.rows += 1
+        if self._pending >= self._batch_rows:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._batches.append(pa.RecordBatch.from_pydict(self._cols, schema=SCHEMA))
+            for v in self._cols.values():
+                v.clear()
+            self._pending = 0
+
+    def table(self) -> pa.Table:
+        """All rows so far, sorted by capture and stream."""
+        self._flush()
+        t = pa.Table.from_batches(self._batches, schema=SCHEMA)
+        if t.num_rows:
+            t = t.sort_by([("capture", "ascending"), ("stream", "ascending")])
+        return t
+
+
 def to_arrow(summaries: Iterable[ConnectionSummary]) -> pa.Table:
-    rows = [summary_row(s) for s in summaries]
-    rows.sort(key=lambda r: (r["capture"], r["stream"]))
-    cols = {c.name: [r[c.name] for r in rows] for c in COLUMNS}
-    return pa.Table.from_pydict(cols, schema=SCHEMA)
+    b = TableBuilder()
+    for s in summaries:
+        b.add(s)
+    return b.table()
+
+
+def arrow_to_dataframe(table: pa.Table) -> pd.DataFrame:
+    return table.to_pandas(types_mapper=_types_mapper)
 
 
 def to_dataframe(summaries: Iterable[ConnectionSummary]) -> pd.DataFrame:
     """One row per connection, sorted by capture and stream, with the `COLUMNS` schema."""
-    table = to_arrow(summaries)
-    df = table.to_pandas(types_mapper=_types_mapper)
-    return df
+    return arrow_to_dataframe(to_arrow(summaries))
 
 
 def _types_mapper(t: pa.DataType) -> Any:

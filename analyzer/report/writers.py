@@ -12,7 +12,7 @@ import json
 import math
 import re
 import sys
-from typing import IO, Any
+from typing import IO, Any, Iterator
 
 import pandas as pd
 import pyarrow as pa
@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .table import LIST_COLUMNS, SCHEMA, TIME_COLUMNS
+from .table import LIST_COLUMNS, SCHEMA, TIME_COLUMNS, arrow_to_dataframe
 
 FORMATS = ("table", "csv", "jsonl", "json", "parquet")
 
@@ -51,34 +51,57 @@ def _json_value(v: Any) -> Any:
     return v
 
 
+SLICE_ROWS = 4096  # rows converted at a time when writing, so output never needs the whole table as Python objects
+
+
+def _slices(data: pa.Table | pd.DataFrame) -> Iterator[pd.DataFrame]:
+    if isinstance(data, pd.DataFrame):
+        yield data
+        return
+    for batch in data.to_batches(max_chunksize=SLICE_ROWS):
+        yield arrow_to_dataframe(pa.Table.from_batches([batch], schema=data.schema))
+
+
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     cols = list(df.columns)
     return [{c: _json_value(v) for c, v in zip(cols, row)} for row in df.itertuples(index=False, name=None)]
 
 
-def write_jsonl(df: pd.DataFrame, out: IO[str]) -> None:
-    for rec in records(df):
-        out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+def write_jsonl(data: pa.Table | pd.DataFrame, out: IO[str]) -> None:
+    for df in _slices(data):
+        for rec in records(df):
+            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
-def write_json(df: pd.DataFrame, out: IO[str]) -> None:
-    json.dump(records(df), out, ensure_ascii=False, indent=1)
-    out.write("\n")
+def write_json(data: pa.Table | pd.DataFrame, out: IO[str]) -> None:
+    out.write("[")
+    first = True
+    for df in _slices(data):
+        for rec in records(df):
+            out.write("\n" if first else ",\n")
+            out.write(json.dumps(rec, ensure_ascii=False))
+            first = False
+    out.write("\n]\n")
 
 
-def write_csv(df: pd.DataFrame, out: IO[str]) -> None:
-    flat = df.copy()
-    for c in LIST_COLUMNS:
-        if c in flat.columns:
-            flat[c] = [";".join(str(x) for x in v) if v is not None else "" for v in flat[c]]
-    for c in TIME_COLUMNS:
-        if c in flat.columns:
-            flat[c] = [v.isoformat() if v is not None and v is not pd.NaT else "" for v in flat[c]]
-    flat.to_csv(out, index=False, lineterminator="\n")
+def write_csv(data: pa.Table | pd.DataFrame, out: IO[str]) -> None:
+    header = True
+    for df in _slices(data):
+        flat = df.copy()
+        for c in LIST_COLUMNS:
+            if c in flat.columns:
+                flat[c] = [";".join(str(x) for x in v) if v is not None else "" for v in flat[c]]
+        for c in TIME_COLUMNS:
+            if c in flat.columns:
+                flat[c] = [v.isoformat() if v is not None and v is not pd.NaT else "" for v in flat[c]]
+        flat.to_csv(out, index=False, header=header, lineterminator="\n")
+        header = False
+    if header:  # no rows: still a header line
+        out.write(",".join(SCHEMA.names) + "\n")
 
 
-def write_parquet(df: pd.DataFrame, path: str) -> None:
-    table = pa.Table.from_pandas(df, schema=SCHEMA, preserve_index=False)
+def write_parquet(data: pa.Table | pd.DataFrame, path: str) -> None:
+    table = data if isinstance(data, pa.Table) else pa.Table.from_pandas(data, schema=SCHEMA, preserve_index=False)
     pq.write_table(table, path)
 
 
@@ -97,7 +120,7 @@ def _result(row: dict[str, Any]) -> str:
     return f"[{colour}]{text}[/{colour}]"
 
 
-def render_table(df: pd.DataFrame, console: Console | None = None, title: str | None = None) -> None:
+def render_table(data: pa.Table | pd.DataFrame, console: Console | None = None, title: str | None = None) -> None:
     if console is None:
         console = Console()
         if not console.is_terminal:
@@ -109,24 +132,29 @@ def render_table(df: pd.DataFrame, console: Console | None = None, title: str | 
         ("resumed", {}), ("result", {"overflow": "fold"}), ("ms", {"justify": "right"}),
     ):
         t.add_column(name, **kw)
-    for rec in records(df):
-        ms = rec.get("handshake_ms")
-        t.add_row(
-            safe_text(rec["capture"]),
-            str(rec["stream"]),
-            f"{safe_text(rec['client_ip'])}:{rec['client_port']} → {safe_text(rec['server_ip'])}:{rec['server_port']}",
-            safe_text(rec.get("sni")),
-            safe_text(rec.get("version")),
-            safe_text(rec.get("cipher_suite")),
-            safe_text(rec.get("alpn")),
-            safe_text(rec.get("resumption")) if rec.get("resumed") else "",
-            _result(rec),
-            f"{ms:.1f}" if ms is not None else "",
-        )
+    for df in _slices(data):
+        for rec in records(df):
+            _add_row(t, rec)
     console.print(t)
 
 
-def write(df: pd.DataFrame, fmt: str, output: str | None, console: Console | None = None) -> None:
+def _add_row(t: Table, rec: dict[str, Any]) -> None:
+    ms = rec.get("handshake_ms")
+    t.add_row(
+        safe_text(rec["capture"]),
+        str(rec["stream"]),
+        f"{safe_text(rec['client_ip'])}:{rec['client_port']} → {safe_text(rec['server_ip'])}:{rec['server_port']}",
+        safe_text(rec.get("sni")),
+        safe_text(rec.get("version")),
+        safe_text(rec.get("cipher_suite")),
+        safe_text(rec.get("alpn")),
+        safe_text(rec.get("resumption")) if rec.get("resumed") else "",
+        _result(rec),
+        f"{ms:.1f}" if ms is not None else "",
+    )
+
+
+def write(df: pa.Table | pd.DataFrame, fmt: str, output: str | None, console: Console | None = None) -> None:
     """Write `df` as `fmt` to `output` (a path) or stdout."""
     if fmt == "parquet":
         if not output:

@@ -35,6 +35,7 @@ class CertInfo:
     error: str | None = None
     size: int = 0
     extra: dict = field(default_factory=dict, compare=False, hash=False)
+    sha1: str = ""            # SHA-1 of the DER (hex): the "fingerprint" Suricata and many tools print
 
 
 def _name(n: x509.Name) -> str:
@@ -89,7 +90,8 @@ def _parse(der: bytes, digest: str) -> CertInfo:
     try:
         return _fields(x509.load_der_x509_certificate(der), der, digest)
     except Exception as e:
-        return CertInfo(sha256=digest, error=f"unparseable certificate: {type(e).__name__}: {e}", size=len(der))
+        return CertInfo(sha256=digest, error=f"unparseable certificate: {type(e).__name__}: {e}", size=len(der),
+                        sha1=hashlib.sha1(der).hexdigest())
 
 
 def _fields(cert: x509.Certificate, der: bytes, digest: str) -> CertInfo:
@@ -117,6 +119,7 @@ def _fields(cert: x509.Certificate, der: bytes, digest: str) -> CertInfo:
         signature_algorithm=sig,
         self_signed=subject == issuer,
         size=len(der),
+        sha1=hashlib.sha1(der).hexdigest(),
     )
 
 
