@@ -462,6 +462,11 @@ class TLSConnection:
             elif t == HandshakeType.CERTIFICATE_STATUS:
                 m.pull_certificate_status(body)
                 s.ocsp_stapled = True
+            elif t == HandshakeType.ENCRYPTED_EXTENSIONS:
+                ee = m.pull_encrypted_extensions(body)
+                if ee.alpn:
+                    s.alpn = ee.alpn[0]
+                s.server_extensions += [extension_name(x) for x in ee.types()]
             elif t == HandshakeType.CERTIFICATE_VERIFY:
                 m.pull_certificate_verify(body, tls12=s.version_code == 0x0303)
             elif t == HandshakeType.HELLO_VERIFY_REQUEST:
@@ -675,6 +680,9 @@ class TLSConnection:
             s.failure = "no_client_hello" if s.is_tls or self._server_hello_seen else "not_tls"
             if not s.is_tls and self._not_tls_reason:
                 self._error(self._not_tls_reason)
+            elif not s.is_tls and any(not d.seen and d.buf for d in self._dirs):
+                n = max(len(d.buf) for d in self._dirs if not d.seen)
+                self._error(f"only {n} byte(s) of payload: too few to tell whether it is TLS")
         elif self._fin[0] is not None or self._fin[1] is not None:
             s.failure = "close"
             s.failure_frame = min(f for f in self._fin if f is not None)

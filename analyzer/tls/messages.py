@@ -319,6 +319,15 @@ def pull_hello_verify_request(body: bytes) -> HelloVerifyRequest:
     return HelloVerifyRequest(buf.pull_uint16("server_version"), pull_opaque(buf, 1, "cookie"))
 
 
+def pull_encrypted_extensions(body: bytes) -> Extensions:
+    """TLS 1.3 EncryptedExtensions: only an extension block (seen in clear only once decrypted)."""
+    buf = Buffer(body)
+    ext = pull_extensions(buf, server=True)
+    if not buf.eof():
+        raise TLSDecodeError(f"EncryptedExtensions: {buf.remaining()} trailing bytes")
+    return ext
+
+
 @dataclass
 class Certificate:
     certificate_request_context: bytes
