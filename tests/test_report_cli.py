@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import analyzer
-from analyzer.report.table import COLUMN_NAMES, LIST_COLUMNS, SCHEMA
+from analyzer.report.table import COLUMN_NAMES, COLUMNS, LIST_COLUMNS, SCHEMA
 from analyzer.report.writers import safe_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,8 +48,10 @@ def test_required_columns_exist_in_order_of_schema(df):
 
 def test_every_column_is_documented_in_the_readme():
     readme = (ROOT / "README.md").read_text()
-    documented = set(re.findall(r"^\| `([a-z0-9_]+)` \|", readme, flags=re.M))
-    assert set(COLUMN_NAMES) <= documented, set(COLUMN_NAMES) - documented
+    documented = dict(re.findall(r"^\| `([a-z0-9_]+)` \| [^|]+ \| (.+) \|$", readme, flags=re.M))
+    assert set(COLUMN_NAMES) <= set(documented), set(COLUMN_NAMES) - set(documented)
+    for c in COLUMNS:
+        assert documented[c.name] == c.doc, c.name
 
 
 def test_rows_match_the_manifest(df):

@@ -130,7 +130,7 @@ COLUMNS: list[Column] = [
     _c("client_hello_frame", _INT, "Frame in which the ClientHello completed."),
     _c("server_hello_frame", _INT, "Frame in which the ServerHello completed."),
     _c("close_reason", _STR, "How the TCP flow ended: `fin`, `rst`, `idle`, `end` (capture over), `reuse` (port reused)."),
-    _c("bytes_client", _INT, "TCP payload bytes sent by the client."),
+    _c("bytes_client", _INT, "TCP payload bytes sent by the client (as on the wire, retransmissions included)."),
     _c("bytes_server", _INT, "TCP payload bytes sent by the server."),
     _c("tcp_gaps", _INT, "Holes in the TCP streams (bytes never captured)."),
     _c("heartbeat_records", _INT, "Heartbeat records seen."),

@@ -1,0 +1,541 @@
+"""Benchmark runner: the analyzer against tshark on the same captures, plus a profile mode.
+
+Owns the timing protocol and the agreement check:
+
+* For every capture, alternating runs (ours, tshark, ours, tshark, ... ``--repeat N``
+  times each, default 3) of
+  (a) ``python -m analyzer connections FILE -f csv -o OUT/NAME.ours.csv --quiet`` and
+  (b) ``tshark -r FILE -Y "tls.handshake.type==1 || tls.handshake.type==2" -T fields
+  -e tcp.stream -e tls.handshake.type -e tls.handshake.version
+  -e tls.handshake.extensions.supported_version -e tls.handshake.ciphersuite
+  -e tls.handshake.extensions_server_name -e tls.handshake.session_id
+  -o tcp.reassemble_out_of_order:TRUE > OUT/NAME.tshark.tsv``,
+  each in a fresh process, measuring wall time (``time.perf_counter`` around the
+  child) and peak RSS (``/usr/bin/time -v``'s "Maximum resident set size"; without
+  it, a small Python wrapper reports ``resource.getrusage(RUSAGE_CHILDREN)`` of its
+  one child). The median of the runs is reported.
+* Agreement: every ``tcp.stream`` in which tshark found a ServerHello must be a row of
+  ours with a ServerHello (``server_hello_frame`` set); for those, the negotiated
+  version and cipher suite must match. Rows where we found a ServerHello and tshark
+  did not are listed too, and, when the capture has a ``NAME.manifest.json`` from
+  ``make_captures.py``, both tools are compared to the ground truth (which streams
+  carry a ServerHello, which were reordered / retransmitted).
+* A table on stdout and ``OUT/results.json``.
+
+``--profile FILE`` runs the analyzer on FILE under cProfile (``python -m cProfile -o
+OUT/NAME.prof -m analyzer connections FILE -f csv -o /dev/null --quiet``) and prints
+the top 25 functions by cumulative and by own (total) time.
+
+Usage: ``python benchmarks/run.py [FILE ...] [--repeat N] [--out DIR] [--ours-cmd
+module|script] [--no-tshark]``, ``python benchmarks/run.py --profile FILE``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import mmap
+import os
+import platform
+import pstats
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_OUT = HERE / "out"
+DEFAULT_FILES = ("handshake-heavy.pcap", "bulk-heavy.pcap")
+
+TSHARK_FIELDS = ("tcp.stream", "tls.handshake.type", "tls.handshake.version",
+                 "tls.handshake.extensions.supported_version", "tls.handshake.ciphersuite",
+                 "tls.handshake.extensions_server_name", "tls.handshake.session_id")
+TSHARK_FILTER = "tls.handshake.type==1 || tls.handshake.type==2"
+
+_RSS_WRAPPER = (
+    "import json, resource, subprocess, sys\n"
+    "rc = subprocess.call(sys.argv[1:])\n"
+    "ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "sys.stderr.write('\\nBENCH-RUSAGE ' + json.dumps({'rc': rc, 'maxrss_kb': ru.ru_maxrss}) + '\\n')\n"
+    "sys.exit(rc)\n"
+)
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+@dataclass
+class Run:
+    tool: str
+    seconds: float
+    peak_mb: float | None
+    rc: int
+    user_s: float | None = None
+    sys_s: float | None = None
+
+
+def ours_cmd(path: Path, output: str, style: str) -> list[str]:
+    tail = ["connections", str(path), "-f", "csv", "-o", output, "--quiet"]
+    if style == "script" and shutil.which("handshake-analyzer"):
+        return [shutil.which("handshake-analyzer") or "handshake-analyzer", *tail]
+    return [sys.executable, "-m", "analyzer", *tail]
+
+
+def tshark_cmd(path: Path, tshark: str) -> list[str]:
+    cmd = [tshark, "-r", str(path), "-Y", TSHARK_FILTER, "-T", "fields"]
+    for f in TSHARK_FIELDS:
+        cmd += ["-e", f]
+    return cmd + ["-o", "tcp.reassemble_out_of_order:TRUE"]
+
+
+def measure(tool: str, cmd: list[str], stdout_path: Path | None, timeout: float) -> Run:
+    """Run ``cmd`` once in a fresh process; wall time and peak RSS."""
+    gnu_time = Path("/usr/bin/time")
+    if gnu_time.exists():
+        full = [str(gnu_time), "-v", *cmd]
+    else:
+        full = [sys.executable, "-c", _RSS_WRAPPER, *cmd]
+    out = stdout_path.open("wb") if stdout_path else subprocess.DEVNULL
+    try:
+        t0 = time.perf_counter()
+        proc = subprocess.run(full, stdout=out, stderr=subprocess.PIPE, cwd=ROOT, timeout=timeout,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        wall = time.perf_counter() - t0
+    finally:
+        if stdout_path:
+            out.close()  # type: ignore[union-attr]
+    err = proc.stderr.decode(errors="replace")
+    peak_kb = user = sys_ = None
+    rc = proc.returncode
+    for line in err.splitlines():
+        line = line.strip()
+        if line.startswith("Maximum resident set size (kbytes):"):
+            peak_kb = int(line.rsplit(":", 1)[1])
+        elif line.startswith("User time (seconds):"):
+            user = float(line.rsplit(":", 1)[1])
+        elif line.startswith("System time (seconds):"):
+            sys_ = float(line.rsplit(":", 1)[1])
+        elif line.startswith("Exit status:"):
+            rc = int(line.rsplit(":", 1)[1])
+        elif line.startswith("BENCH-RUSAGE "):
+            info = json.loads(line.split(" ", 1)[1])
+            peak_kb, rc = info["maxrss_kb"], info["rc"]
+    if rc != 0:
+        tail = "\n".join(l for l in err.splitlines() if not l.startswith("\t"))[-2000:]
+        print(f"  ! {tool} exited with {rc}:\n{tail}", file=sys.stderr)
+    return Run(tool, wall, peak_kb / 1024 if peak_kb is not None else None, rc, user, sys_)
+
+
+# --------------------------------------------------------------------------- capture facts
+
+
+def count_packets(path: Path) -> int | None:
+    """Records in a classic pcap or pcapng file (EPB/SPB/PB), by walking the headers."""
+    with path.open("rb") as f:
+        head = f.read(4)
+        if len(head) < 4 or path.stat().st_size == 0:
+            return 0
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        size = len(mm)
+        n = 0
+        if head in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d"):
+            bo = "<" if head in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+            incl = struct.Struct(bo + "I").unpack_from
+            pos = 24
+            while pos + 16 <= size:
+                pos += 16 + incl(mm, pos + 8)[0]
+                n += 1
+            return n
+        if head == b"\x0a\x0d\x0d\x0a":
+            pos = 0
+            bo = "<"
+            while pos + 12 <= size:
+                btype = struct.unpack_from(bo + "I", mm, pos)[0]
+                if btype == 0x0A0D0D0A:
+                    bo = "<" if mm[pos + 8:pos + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+                blen = struct.unpack_from(bo + "I", mm, pos + 4)[0]
+                if btype in (2, 3, 6):
+                    n += 1
+                if blen < 12:
+                    return None
+                pos += blen
+            return n
+        return None
+    finally:
+        mm.close()
+
+
+def load_manifest(path: Path) -> dict[str, Any] | None:
+    stem = path.name.split(".")[0]
+    m = path.with_name(stem + ".manifest.json")
+    if not m.exists():
+        return None
+    try:
+        data = json.loads(m.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if data.get("size") == path.stat().st_size else None
+
+
+# --------------------------------------------------------------------------- agreement
+
+
+def _last(value: str) -> str:
+    return value.split(",")[-1] if value else ""
+
+
+def parse_tshark(path: Path) -> tuple[dict[int, tuple[str, str]], dict[int, tuple[int | None, int | None]]]:
+    """Streams with a ClientHello -> (SNI, session ID) of the first one;
+    streams with a ServerHello -> (version, suite) of the last one (after a HelloRetryRequest)."""
+    ch: dict[int, tuple[str, str]] = {}
+    sh: dict[int, tuple[int | None, int | None]] = {}
+    with path.open("r", errors="replace") as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            parts += [""] * (len(TSHARK_FIELDS) - len(parts))
+            try:
+                stream = int(parts[0].split(",")[0])
+            except ValueError:
+                continue
+            types = parts[1].split(",")
+            if "1" in types and stream not in ch:
+                ch[stream] = (parts[5].split(",")[0], parts[6].split(",")[0])
+            if "2" in types:
+                sv = _last(parts[3])
+                vals = parts[2].split(",") if parts[2] else []
+                ver = sv or (vals[types.index("2")] if len(vals) == len(types) else (vals[0] if vals else ""))
+                suite = _last(parts[4]) if "1" not in types else ""
+                sh[stream] = (int(ver, 16) if ver else None, int(suite, 16) if suite else None)
+    return ch, sh
+
+
+def parse_ours(path: Path) -> dict[int, dict[str, str]]:
+    rows: dict[int, dict[str, str]] = {}
+    with path.open(newline="") as f:
+        for r in csv.DictReader(f):
+            try:
+                rows[int(r["stream"])] = r
+            except (KeyError, ValueError):
+                continue
+    return rows
+
+
+def _int(v: str | None) -> int | None:
+    try:
+        return int(float(v)) if v not in (None, "") else None
+    except ValueError:
+        return None
+
+
+@dataclass
+class Agreement:
+    tshark_client_hello: int = 0
+    tshark_server_hello: int = 0
+    ours_rows: int = 0
+    ours_server_hello: int = 0
+    both_server_hello: int = 0
+    ours_missed: list[int] = field(default_factory=list)        # tshark SH, ours not
+    tshark_missed: list[int] = field(default_factory=list)      # ours SH, tshark not
+    version_mismatch: list[int] = field(default_factory=list)
+    suite_mismatch: list[int] = field(default_factory=list)
+    ours_missed_client_hello: list[int] = field(default_factory=list)
+    sni_mismatch: list[int] = field(default_factory=list)
+    session_id_mismatch: list[int] = field(default_factory=list)
+    truth_server_hello: int | None = None
+    ours_missed_truth: list[int] = field(default_factory=list)
+    tshark_missed_truth: list[int] = field(default_factory=list)
+    reordered: int | None = None
+    retransmitted: int | None = None
+    tshark_missed_reordered: list[int] = field(default_factory=list)
+    tshark_missed_retransmitted: list[int] = field(default_factory=list)
+    ours_missed_reordered: list[int] = field(default_factory=list)
+    ours_missed_retransmitted: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.ours_missed and not self.version_mismatch and not self.suite_mismatch
+
+    def short(self) -> str:
+        s = f"{self.both_server_hello}/{self.tshark_server_hello}"
+        if self.version_mismatch or self.suite_mismatch:
+            s += f" ({len(self.version_mismatch)}v/{len(self.suite_mismatch)}cs differ)"
+        return s + (" ok" if self.ok else " FAIL")
+
+
+def agreement(ours_csv: Path, tshark_tsv: Path, manifest: dict[str, Any] | None) -> Agreement:
+    ch, sh = parse_tshark(tshark_tsv)
+    rows = parse_ours(ours_csv)
+    ours_sh = {s for s, r in rows.items() if r.get("server_hello_frame")}
+    a = Agreement(tshark_client_hello=len(ch), tshark_server_hello=len(sh), ours_rows=len(rows),
+                  ours_server_hello=len(ours_sh))
+    for stream in sorted(sh):
+        if stream not in ours_sh:
+            a.ours_missed.append(stream)
+            continue
+        a.both_server_hello += 1
+        ver, suite = sh[stream]
+        r = rows[stream]
+        if ver is not None and _int(r.get("version_code")) != ver:
+            a.version_mismatch.append(stream)
+        if suite is not None and _int(r.get("cipher_suite_code")) != suite:
+            a.suite_mismatch.append(stream)
+    a.tshark_missed = sorted(ours_sh - set(sh))
+    for stream in sorted(ch):
+        r = rows.get(stream)
+        if r is None or not r.get("client_hello_frame"):
+            a.ours_missed_client_hello.append(stream)
+            continue
+        sni, sid = ch[stream]
+        if (r.get("sni") or "") != sni:
+            a.sni_mismatch.append(stream)
+        if (r.get("session_id") or "").lower() != sid.replace(":", "").lower():
+            a.session_id_mismatch.append(stream)
+    if manifest:
+        truth = {i for i, v in enumerate(manifest.get("stream_server_hello", [])) if v}
+        a.truth_server_hello = len(truth)
+        a.ours_missed_truth = sorted(truth - ours_sh)
+        a.tshark_missed_truth = sorted(truth - set(sh))
+        reo = set(manifest.get("reordered_streams", []))
+        ret = set(manifest.get("retransmitted_streams", []))
+        a.reordered, a.retransmitted = len(reo), len(ret)
+        a.tshark_missed_reordered = sorted((truth & reo) - set(sh))
+        a.tshark_missed_retransmitted = sorted((truth & ret) - set(sh))
+        a.ours_missed_reordered = sorted((truth & reo) - ours_sh)
+        a.ours_missed_retransmitted = sorted((truth & ret) - ours_sh)
+    return a
+
+
+# --------------------------------------------------------------------------- benchmark
+
+
+def _median(xs: list[float | None]) -> float | None:
+    vals = [x for x in xs if x is not None]
+    return statistics.median(vals) if vals else None
+
+
+def _max(xs: list[float | None]) -> float | None:
+    vals = [x for x in xs if x is not None]
+    return max(vals) if vals else None
+
+
+def _fmt(v: float | None, spec: str) -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def _few(xs: list[int], n: int = 15) -> str:
+    return ", ".join(map(str, xs[:n])) + (f", ... ({len(xs)} in all)" if len(xs) > n else "")
+
+
+def bench_file(path: Path, args: argparse.Namespace, tshark: str | None) -> dict[str, Any]:
+    out = Path(args.out)
+    stem = path.name.split(".")[0]
+    ours_csv = out / f"{stem}.ours.csv"
+    tshark_tsv = out / f"{stem}.tshark.tsv"
+    manifest = load_manifest(path)
+    size = path.stat().st_size
+    packets = manifest["frames"] if manifest else count_packets(path)
+    print(f"== {path} ({size / 1e6:.1f} MB, {packets} packets)", file=sys.stderr, flush=True)
+    runs: dict[str, list[Run]] = {"ours": [], "tshark": []}
+    for i in range(args.repeat):
+        r = measure("ours", ours_cmd(path, str(ours_csv), args.ours_cmd), None, args.timeout)
+        runs["ours"].append(r)
+        print(f"  run {i + 1}/{args.repeat} ours   {r.seconds:8.2f} s  {_fmt(r.peak_mb, '.0f')} MB  rc={r.rc}",
+              file=sys.stderr, flush=True)
+        if tshark:
+            r = measure("tshark", tshark_cmd(path, tshark), tshark_tsv, args.timeout)
+            runs["tshark"].append(r)
+            print(f"  run {i + 1}/{args.repeat} tshark {r.seconds:8.2f} s  {_fmt(r.peak_mb, '.0f')} MB  rc={r.rc}",
+                  file=sys.stderr, flush=True)
+    ours_s = _median([r.seconds for r in runs["ours"]])
+    tshark_s = _median([r.seconds for r in runs["tshark"]])
+    agree = None
+    connections = None
+    if ours_csv.exists() and runs["ours"] and runs["ours"][-1].rc == 0:
+        connections = len(parse_ours(ours_csv))
+        if tshark and tshark_tsv.exists():
+            agree = agreement(ours_csv, tshark_tsv, manifest)
+    result: dict[str, Any] = {
+        "file": str(path),
+        "size_bytes": size,
+        "packets": packets,
+        "connections": connections,
+        "connections_in_manifest": manifest["connections"] if manifest else None,
+        "ours_seconds": ours_s,
+        "tshark_seconds": tshark_s,
+        "ratio": (tshark_s / ours_s) if ours_s and tshark_s else None,
+        "ours_peak_mb": _max([r.peak_mb for r in runs["ours"]]),
+        "tshark_peak_mb": _max([r.peak_mb for r in runs["tshark"]]),
+        "ours_mb_per_s": size / 1e6 / ours_s if ours_s else None,
+        "tshark_mb_per_s": size / 1e6 / tshark_s if tshark_s and tshark else None,
+        "runs": [asdict(r) for r in runs["ours"] + runs["tshark"]],
+        "agreement": asdict(agree) | {"ok": agree.ok} if agree else None,
+    }
+    return result
+
+
+TARGETS = {"handshake-heavy": 5.0, "bulk-heavy": 10.0}
+STARTUP_PROBE = "import analyzer.cli, analyzer.pipeline, analyzer.report.table, analyzer.report.writers"
+MEMORY_TARGET_MB = 150.0
+
+
+def print_table(results: list[dict[str, Any]]) -> None:
+    head = ("file", "size MB", "packets", "conns", "ours s", "tshark s", "ratio", "ours MB", "tshark MB", "agreement")
+    rows = []
+    for r in results:
+        ag = r["agreement"]
+        ag_s = "-" if not ag else (
+            f"{ag['both_server_hello']}/{ag['tshark_server_hello']}"
+            + (f" ({len(ag['version_mismatch'])}v/{len(ag['suite_mismatch'])}cs differ)"
+               if ag["version_mismatch"] or ag["suite_mismatch"] else "")
+            + (" ok" if ag["ok"] else " FAIL"))
+        rows.append((Path(r["file"]).name, f"{r['size_bytes'] / 1e6:.1f}", str(r["packets"]),
+                     str(r["connections"]), _fmt(r["ours_seconds"], ".2f"), _fmt(r["tshark_seconds"], ".2f"),
+                     _fmt(r["ratio"], ".2f") + ("x" if r["ratio"] else ""),
+                     _fmt(r["ours_peak_mb"], ".0f"), _fmt(r["tshark_peak_mb"], ".0f"), ag_s))
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
+    line = "  ".join(h.ljust(w) if i in (0, 9) else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))
+    print(line)
+    print("-" * len(line))
+    for row in rows:
+        print("  ".join(c.ljust(w) if i in (0, 9) else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+    print()
+    for r in results:
+        name = Path(r["file"]).name
+        stem = name.split(".")[0]
+        ag = r["agreement"]
+        want = TARGETS.get(stem)
+        notes = []
+        if want and r["ratio"] is not None:
+            notes.append(f"speed target >= {want:g}x: {'met' if r['ratio'] >= want else 'NOT met'} ({r['ratio']:.2f}x)")
+        if r["ours_peak_mb"] is not None:
+            notes.append(f"memory target < {MEMORY_TARGET_MB:g} MB: "
+                         f"{'met' if r['ours_peak_mb'] < MEMORY_TARGET_MB else 'NOT met'} ({r['ours_peak_mb']:.0f} MB)")
+        if r["ours_mb_per_s"]:
+            notes.append(f"ours {r['ours_mb_per_s']:.1f} MB/s"
+                         + (f", tshark {r['tshark_mb_per_s']:.1f} MB/s" if r["tshark_mb_per_s"] else ""))
+        print(f"{name}: " + "; ".join(notes))
+        if ag:
+            print(f"  tshark: {ag['tshark_client_hello']} streams with a ClientHello, {ag['tshark_server_hello']} with a ServerHello;"
+                  f" ours: {ag['ours_rows']} rows, {ag['ours_server_hello']} with a ServerHello")
+            if ag["ours_missed"]:
+                print(f"  ServerHello found by tshark but not by us: {_few(ag['ours_missed'])}")
+            if ag["tshark_missed"]:
+                print(f"  ServerHello found by us but not by tshark: {_few(ag['tshark_missed'])}")
+            if ag["version_mismatch"]:
+                print(f"  version differs: {_few(ag['version_mismatch'])}")
+            if ag["suite_mismatch"]:
+                print(f"  cipher suite differs: {_few(ag['suite_mismatch'])}")
+            print(f"  ClientHello: {ag['tshark_client_hello'] - len(ag['ours_missed_client_hello'])}/{ag['tshark_client_hello']} "
+                  f"of tshark's also ours; SNI differs in {len(ag['sni_mismatch'])}, session ID in {len(ag['session_id_mismatch'])}"
+                  + (f"; ours missed [{_few(ag['ours_missed_client_hello'])}]" if ag['ours_missed_client_hello'] else "")
+                  + (f"; SNI differs [{_few(ag['sni_mismatch'])}]" if ag['sni_mismatch'] else "")
+                  + (f"; session ID differs [{_few(ag['session_id_mismatch'])}]" if ag['session_id_mismatch'] else ""))
+            if ag["truth_server_hello"] is not None:
+                print(f"  ground truth (manifest): {ag['truth_server_hello']} streams carry a ServerHello; "
+                      f"ours missed {len(ag['ours_missed_truth'])}, tshark missed {len(ag['tshark_missed_truth'])}")
+                print(f"  reordered streams: {ag['reordered']}; tshark missed the ServerHello in "
+                      f"{len(ag['tshark_missed_reordered'])}" + (f" [{_few(ag['tshark_missed_reordered'])}]" if ag['tshark_missed_reordered'] else "")
+                      + f", ours in {len(ag['ours_missed_reordered'])}"
+                      + (f" [{_few(ag['ours_missed_reordered'])}]" if ag['ours_missed_reordered'] else ""))
+                print(f"  streams with a retransmission: {ag['retransmitted']}; tshark missed "
+                      f"{len(ag['tshark_missed_retransmitted'])}, ours missed {len(ag['ours_missed_retransmitted'])}"
+                      + (f" [{_few(ag['ours_missed_retransmitted'])}]" if ag['ours_missed_retransmitted'] else ""))
+                other = sorted(set(ag["ours_missed_truth"]) - set(ag["ours_missed_reordered"]) - set(ag["ours_missed_retransmitted"]))
+                if other:
+                    print(f"  ours missed the ServerHello in other streams too: {_few(other)}")
+
+
+# --------------------------------------------------------------------------- profile
+
+
+def profile(path: Path, out: Path, top: int, timeout: float) -> int:
+    prof = out / f"{path.name.split('.')[0]}.prof"
+    cmd = [sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "analyzer", "connections", str(path),
+           "-f", "csv", "-o", os.devnull, "--quiet"]
+    print(f"profiling: {' '.join(cmd)}", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    rc = subprocess.call(cmd, cwd=ROOT, timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    wall = time.perf_counter() - t0
+    if not prof.exists():
+        print(f"no profile written (exit {rc})", file=sys.stderr)
+        return 1
+    print(f"{path.name}: {wall:.1f} s under cProfile (exit {rc}); profile saved to {prof}\n")
+    prefixes = sorted({str(ROOT) + os.sep, *(p + os.sep for p in sys.path if p.endswith("-packages")),
+                       os.path.dirname(os.__file__) + os.sep}, key=len, reverse=True)
+    for key, title, restrict in (("cumulative", "cumulative time", ()),
+                                 ("tottime", "total (own) time", ()),
+                                 ("tottime", "total (own) time, the analyzer's own code only", (r"analyzer[/\\]",))):
+        buf = io.StringIO()
+        st = pstats.Stats(str(prof), stream=buf)
+        st.sort_stats(key).print_stats(*restrict, top)
+        text = buf.getvalue()
+        for pre in prefixes:
+            text = text.replace(pre, "")
+        start = text.find("   ncalls")
+        print(f"--- top {top} by {title} ---")
+        print(text[start:].rstrip() + "\n" if start >= 0 else text)
+    return 0 if rc == 0 else rc
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Time the analyzer against tshark on the benchmark captures.")
+    ap.add_argument("files", nargs="*", help="captures (default: OUT/handshake-heavy.pcap OUT/bulk-heavy.pcap)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each tool per file (median reported)")
+    ap.add_argument("--out", default=str(DEFAULT_OUT), help="where outputs and results.json go")
+    ap.add_argument("--ours-cmd", choices=["module", "script"], default="module",
+                    help="python -m analyzer (default) or the handshake-analyzer script")
+    ap.add_argument("--tshark", default=shutil.which("tshark"), help="tshark binary")
+    ap.add_argument("--no-tshark", action="store_true", help="time only the analyzer")
+    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
+    ap.add_argument("--profile", metavar="FILE", help="run the analyzer on FILE under cProfile and print hot spots")
+    ap.add_argument("--top", type=int, default=25, help="functions shown per profile listing")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.profile:
+        return profile(Path(args.profile).resolve(), out, args.top, args.timeout)
+    files = [Path(f).resolve() for f in args.files] or [out / f for f in DEFAULT_FILES if (out / f).exists()]
+    if not files:
+        print("no captures: run benchmarks/make_captures.py first, or name files", file=sys.stderr)
+        return 2
+    tshark = None if args.no_tshark else args.tshark
+    if not args.no_tshark and not tshark:
+        print("tshark not found; timing only the analyzer", file=sys.stderr)
+    base = measure("ours-startup", [sys.executable, "-c", STARTUP_PROBE], None, args.timeout)
+    print(f"== analyzer start-up (imports of the CLI, pipeline, report writers): "
+          f"{base.seconds:.2f} s, {_fmt(base.peak_mb, '.0f')} MB", file=sys.stderr, flush=True)
+    results = [bench_file(f, args, tshark) for f in files]
+    print_table(results)
+    print(f"analyzer start-up alone (importing the CLI, pipeline and report writers, no input): "
+          f"{base.seconds:.2f} s, {_fmt(base.peak_mb, '.0f')} MB peak RSS")
+    doc = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "cpus": os.cpu_count(), "tshark": tshark},
+        "repeat": args.repeat,
+        "commands": {"ours": ours_cmd(Path("FILE"), "OUT.csv", args.ours_cmd),
+                     "tshark": tshark_cmd(Path("FILE"), tshark or "tshark")},
+        "targets": {"speed_ratio": TARGETS, "peak_mb": MEMORY_TARGET_MB},
+        "ours_startup": {"command": STARTUP_PROBE, "seconds": base.seconds, "peak_mb": base.peak_mb},
+        "results": results,
+    }
+    res_path = out / "results.json"
+    res_path.write_text(json.dumps(doc, indent=1) + "\n")
+    print(f"\nresults written to {res_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
