@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import analyzer
-from analyzer.report.table import COLUMN_NAMES, COLUMNS, LIST_COLUMNS, SCHEMA
+from analyzer.report.table import COLUMN_NAMES, COLUMNS, LIST_COLUMNS, arrow_schema
 from analyzer.report.writers import safe_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +93,7 @@ def test_csv_lists_are_joined_and_parquet_keeps_lists(df, tmp_path):
     r = cli("connections", str(CAPTURES), "-f", "parquet", "-o", str(pq_out))
     assert r.returncode == 0, r.stderr
     table = pq.read_table(pq_out)
-    assert table.schema.equals(SCHEMA)
+    assert table.schema.equals(arrow_schema())
     back = table.to_pandas()
     assert len(back) == len(df)
     row = back[back.capture == "tls13-aes128.pcap"].iloc[0]

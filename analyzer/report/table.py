@@ -11,19 +11,13 @@ from __future__ import annotations
 import datetime as _dt
 import operator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
-
-import pandas as pd
-import pyarrow as pa
+from typing import Any, Callable, Iterable, Iterator
 
 from ..tls.summary import ConnectionSummary
 
-_STR = pa.string()
-_INT = pa.int64()
-_BOOL = pa.bool_()
-_FLOAT = pa.float64()
-_TS = pa.timestamp("us", tz="UTC")
-_LIST = pa.list_(pa.string())
+# Column kinds; the Arrow types they map to are built only when Arrow is needed
+# (CSV/JSON output never imports pyarrow or pandas: they cost ~85 MB and ~0.3 s).
+_STR, _INT, _BOOL, _FLOAT, _TS, _LIST = "string", "int", "bool", "float", "time", "list"
 
 
 def _utc(ts: float | None) -> _dt.datetime | None:
@@ -42,7 +36,7 @@ def _leaf(attr: str) -> Callable[[ConnectionSummary], Any]:
 @dataclass(frozen=True)
 class Column:
     name: str
-    type: pa.DataType
+    type: str  # one of string, int, bool, float, time, list
     get: Callable[[ConnectionSummary], Any]
     doc: str
 
@@ -51,7 +45,7 @@ def _attr(name: str) -> Callable[[ConnectionSummary], Any]:
     return operator.attrgetter(name)
 
 
-def _c(name: str, typ: pa.DataType, doc: str, get: Callable[[ConnectionSummary], Any] | None = None) -> Column:
+def _c(name: str, typ: str, doc: str, get: Callable[[ConnectionSummary], Any] | None = None) -> Column:
     return Column(name, typ, get or _attr(name), doc)
 
 
@@ -139,75 +133,127 @@ COLUMNS: list[Column] = [
 ]
 
 COLUMN_NAMES = [c.name for c in COLUMNS]
-SCHEMA = pa.schema([pa.field(c.name, c.type) for c in COLUMNS])
 LIST_COLUMNS = [c.name for c in COLUMNS if c.type == _LIST]
 TIME_COLUMNS = [c.name for c in COLUMNS if c.type == _TS]
+
+
+def arrow_type(kind: str) -> "pa.DataType":
+    import pyarrow as pa
+
+    return {
+        _STR: pa.string(), _INT: pa.int64(), _BOOL: pa.bool_(), _FLOAT: pa.float64(),
+        _TS: pa.timestamp("us", tz="UTC"), _LIST: pa.list_(pa.string()),
+    }[kind]
+
+
+def arrow_schema() -> "pa.Schema":
+    """The Arrow/Parquet schema of the table."""
+    import pyarrow as pa
+
+    return pa.schema([pa.field(c.name, arrow_type(c.type)) for c in COLUMNS])
 
 
 def summary_row(s: ConnectionSummary) -> dict[str, Any]:
     return {c.name: c.get(s) for c in COLUMNS}
 
 
-class TableBuilder:
-    """Collects rows into compact Arrow record batches as summaries arrive.
+_LIST_INDEX = [i for i, c in enumerate(COLUMNS) if c.type == _LIST]
+_CAPTURE = COLUMN_NAMES.index("capture")
+_STREAM = COLUMN_NAMES.index("stream")
+MAX_INTERNED = 200_000   # distinct list values shared between rows (offers repeat across connections)
+SLICE_ROWS = 4096        # rows converted to Arrow/pandas at a time
 
-    Memory grows by the Arrow size of a row (about a kilobyte), not by the
-    summary objects with their ladders, which are dropped as soon as they are added.
+
+class TableBuilder:
+    """Collects one compact tuple per connection as summaries arrive.
+
+    The summary (with its ladder) is dropped as soon as it is added; list values
+    are stored as tuples shared between rows that have the same value (clients
+    repeat their offers), so memory grows by little more than a row's pointers.
     """
 
-    def __init__(self, batch_rows: int = 4096) -> None:
-        self._batch_rows = batch_rows
-        self._cols: dict[str, list[Any]] = {c.name: [] for c in COLUMNS}
-        self._getters = [(self._cols[c.name].append, c.get) for c in COLUMNS]
-        self._pending = 0
-        self._batches: list[pa.RecordBatch] = []
-        self.rows = 0
+    def __init__(self) -> None:
+        self._gets = [c.get for c in COLUMNS]
+        self._rows: list[tuple[Any, ...]] = []
+        self._intern: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     def add(self, s: ConnectionSummary) -> None:
-        for append, get in self._getters:
-            append(get(s))
-        self._pending += 1
-        self.rows += 1
-        if self._pending >= self._batch_rows:
-            self._flush()
+        vals = [get(s) for get in self._gets]
+        intern = self._intern
+        for i in _LIST_INDEX:
+            v = vals[i]
+            if v is not None:
+                t = tuple(v)
+                shared = intern.get(t)
+                if shared is None:
+                    if len(intern) < MAX_INTERNED:
+                        intern[t] = t
+                    shared = t
+                vals[i] = shared
+        self._rows.append(tuple(vals))
 
-    def _flush(self) -> None:
-        if self._pending:
-            self._batches.append(pa.RecordBatch.from_pydict(self._cols, schema=SCHEMA))
-            for v in self._cols.values():
-                v.clear()
-            self._pending = 0
+    @property
+    def rows(self) -> int:
+        return len(self._rows)
 
-    def table(self) -> pa.Table:
+    def table(self) -> "Rows":
         """All rows so far, sorted by capture and stream."""
-        self._flush()
-        t = pa.Table.from_batches(self._batches, schema=SCHEMA)
-        if t.num_rows:
-            t = t.sort_by([("capture", "ascending"), ("stream", "ascending")])
-        return t
+        self._rows.sort(key=lambda r: (r[_CAPTURE], r[_STREAM]))
+        return Rows(self._rows)
 
 
-def to_arrow(summaries: Iterable[ConnectionSummary]) -> pa.Table:
+class Rows:
+    """The finished table: row tuples in `COLUMNS` order, sorted by capture and stream."""
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self.rows = rows
+        self.names = COLUMN_NAMES
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        names = self.names
+        for r in self.rows:
+            yield dict(zip(names, r))
+
+    def arrow_batches(self) -> Iterator["pa.RecordBatch"]:
+        import pyarrow as pa
+
+        schema = arrow_schema()
+        types = [arrow_type(c.type) for c in COLUMNS]
+        rows = self.rows
+        for start in range(0, len(rows), SLICE_ROWS):
+            chunk = rows[start : start + SLICE_ROWS]
+            cols = list(zip(*chunk))
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(col, type=t) for col, t in zip(cols, types)], schema=schema
+            )
+
+    def to_arrow(self) -> "pa.Table":
+        import pyarrow as pa
+
+        return pa.Table.from_batches(list(self.arrow_batches()), schema=arrow_schema())
+
+    def to_dataframe(self) -> "pd.DataFrame":
+        return arrow_to_dataframe(self.to_arrow())
+
+
+def to_arrow(summaries: Iterable[ConnectionSummary]) -> "pa.Table":
     b = TableBuilder()
     for s in summaries:
         b.add(s)
-    return b.table()
+    return b.table().to_arrow()
 
 
-def arrow_to_dataframe(table: pa.Table) -> pd.DataFrame:
-    return table.to_pandas(types_mapper=_types_mapper)
+def arrow_to_dataframe(table: "pa.Table") -> "pd.DataFrame":
+    import pandas as pd
+    import pyarrow as pa
+
+    mapping = {pa.string(): pd.StringDtype(), pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+    return table.to_pandas(types_mapper=mapping.get)
 
 
-def to_dataframe(summaries: Iterable[ConnectionSummary]) -> pd.DataFrame:
+def to_dataframe(summaries: Iterable[ConnectionSummary]) -> "pd.DataFrame":
     """One row per connection, sorted by capture and stream, with the `COLUMNS` schema."""
     return arrow_to_dataframe(to_arrow(summaries))
-
-
-def _types_mapper(t: pa.DataType) -> Any:
-    if t == _STR:
-        return pd.StringDtype()
-    if t == _INT:
-        return pd.Int64Dtype()
-    if t == _BOOL:
-        return pd.BooleanDtype()
-    return None
