@@ -7,6 +7,7 @@ Every read checks its length; reading past the end raises `TLSDecodeError`.
 
 from __future__ import annotations
 
+import struct
 from typing import Callable, TypeVar
 
 T = TypeVar("T")
@@ -133,7 +134,5 @@ def pull_uint16_list(buf: Buffer, width: int, what: str, limit: int | None = Non
     n = sub.remaining()
     if n % 2:
         raise TLSDecodeError(f"{what}: odd length {n}")
-    d = sub.data
-    p = sub.pos
     count = n // 2 if limit is None else min(n // 2, limit)
-    return [(d[p + 2 * i] << 8) | d[p + 2 * i + 1] for i in range(count)]
+    return list(struct.unpack_from(f">{count}H", sub.data, sub.pos))

@@ -48,6 +48,21 @@ MAX_ERRORS = 16                         # error strings kept per connection
 ENCRYPTED_ALERT_LENGTH = 19             # TLS 1.3: alert(2) + inner type(1) + AEAD tag(16)
 MAX_HTTP_HEAD = 16384                   # an HTTP CONNECT request/answer head longer than this is not one
 
+_NAME_CACHE: dict[tuple[object, tuple[int, ...]], list[str]] = {}
+_NAME_CACHE_SIZE = 4096
+
+
+def _names(fn: Callable[[int], str], codes: list[int]) -> list[str]:
+    """Codes -> names; clients repeat their offers, so whole lists are cached (a copy is returned)."""
+    key = (fn, tuple(codes))
+    names = _NAME_CACHE.get(key)
+    if names is None:
+        if len(_NAME_CACHE) >= _NAME_CACHE_SIZE:
+            _NAME_CACHE.clear()
+        names = _NAME_CACHE[key] = [fn(c) for c in codes]
+    return list(names)
+
+
 _CLIENT, _SERVER = 0, 1
 _SIDE = ("client", "server")
 
@@ -507,20 +522,20 @@ class TLSConnection:
         s.sslv2_client_hello = ch.sslv2
         s.client_legacy_version = version_name(ch.legacy_version)
         if ext.supported_versions:
-            s.client_versions = [version_name(v) for v in ext.supported_versions]
+            s.client_versions = _names(version_name, ext.supported_versions)
         else:
             s.client_versions = [version_name(ch.legacy_version)]
         s.cipher_suite_codes_offered = list(ch.cipher_suites)
-        s.cipher_suites_offered = [cipher_suite_name(c) for c in ch.cipher_suites]
+        s.cipher_suites_offered = _names(cipher_suite_name, ch.cipher_suites)
         if ch.sslv2:
             s.cipher_suites_offered += [name_of_sslv2(k) for k in ch.sslv2_cipher_kinds if k >> 16]
         s.extension_codes_offered = ext.types()
-        s.extensions_offered = [extension_name(t) for t in s.extension_codes_offered]
+        s.extensions_offered = _names(extension_name, s.extension_codes_offered)
         s.sni = ext.server_name
         s.alpn_offered = list(ext.alpn)
-        s.groups_offered = [group_name(g) for g in ext.supported_groups]
-        s.key_share_groups = [group_name(g) for g in ext.key_share_groups]
-        s.signature_algorithms = [sigalg_name(a) for a in ext.signature_algorithms]
+        s.groups_offered = _names(group_name, ext.supported_groups)
+        s.key_share_groups = _names(group_name, ext.key_share_groups)
+        s.signature_algorithms = _names(sigalg_name, ext.signature_algorithms)
         s.ec_point_formats = list(ext.ec_point_formats)
         s.compression_offered = list(ch.legacy_compression_methods)
         s.session_id = ch.legacy_session_id.hex() if ch.legacy_session_id else None
@@ -561,7 +576,7 @@ class TLSConnection:
         self._suite_kx = info.key_exchange if info is not None else ""
         s.compression = sh.legacy_compression_method
         s.server_session_id = sh.legacy_session_id_echo.hex() if sh.legacy_session_id_echo else None
-        s.server_extensions = [extension_name(t) for t in ext.types()]
+        s.server_extensions = _names(extension_name, ext.types())
         s.alpn = ext.alpn[0] if ext.alpn else None
         s.extended_master_secret = ext.extended_master_secret
         s.encrypt_then_mac = ext.encrypt_then_mac

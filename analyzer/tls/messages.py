@@ -21,7 +21,7 @@ from .buffer import (
     pull_uint16_list,
 )
 from .registry import ExtensionType as Ext
-from .registry import ProtocolVersion, is_grease
+from .registry import ProtocolVersion
 
 # RFC 8446 4.1.3: a ServerHello whose random is SHA-256("HelloRetryRequest") is a HelloRetryRequest.
 HELLO_RETRY_REQUEST_RANDOM = bytes.fromhex(
@@ -87,93 +87,121 @@ def _alpn_list(buf: Buffer) -> list[str]:
                                         "ALPN protocol_name_list", MAX_LIST_ITEMS)]
 
 
-def _decode_extension(ext: Extensions, ext_type: int, data: bytes, *, server: bool, hrr: bool) -> None:
-    buf = Buffer(data)
-    if ext_type == Ext.SERVER_NAME:
-        if server or not data:
-            return  # the server's server_name is empty (RFC 6066 3)
-        for name_type, name in pull_list(
-            buf, 2, lambda b: (b.pull_uint8("name_type"), pull_opaque(b, 2, "HostName")),
-            "server_name_list", MAX_LIST_ITEMS,
-        ):
-            if name_type == 0 and ext.server_name is None:
-                ext.server_name = _text(name)
-    elif ext_type == Ext.APPLICATION_LAYER_PROTOCOL_NEGOTIATION:
-        ext.alpn = _alpn_list(buf)
-    elif ext_type == Ext.SUPPORTED_VERSIONS:
-        if server:
-            ext.selected_version = buf.pull_uint16("selected_version")
-        else:
-            ext.supported_versions = pull_uint16_list(buf, 1, "supported_versions", MAX_LIST_ITEMS)
-    elif ext_type == Ext.SUPPORTED_GROUPS:
-        ext.supported_groups = pull_uint16_list(buf, 2, "named_group_list", MAX_LIST_ITEMS)
-    elif ext_type == Ext.EC_POINT_FORMATS:
-        ext.ec_point_formats = list(pull_opaque(buf, 1, "ec_point_format_list"))
-    elif ext_type == Ext.SIGNATURE_ALGORITHMS:
-        ext.signature_algorithms = pull_uint16_list(buf, 2, "supported_signature_algorithms", MAX_LIST_ITEMS)
-    elif ext_type == Ext.SIGNATURE_ALGORITHMS_CERT:
-        ext.signature_algorithms_cert = pull_uint16_list(buf, 2, "signature_algorithms_cert", MAX_LIST_ITEMS)
-    elif ext_type == Ext.KEY_SHARE:
-        if hrr:
-            ext.key_share_selected_group = buf.pull_uint16("selected_group")
-        elif server:
-            ext.key_share_selected_group = buf.pull_uint16("KeyShareEntry.group")
-            pull_opaque(buf, 2, "key_exchange")
-        else:
-            ext.key_share_groups = [
-                g for g, _ in pull_list(
-                    buf, 2, lambda b: (b.pull_uint16("group"), pull_opaque(b, 2, "key_exchange")),
-                    "client_shares", MAX_LIST_ITEMS,
-                )
-            ]
-    elif ext_type == Ext.PRE_SHARED_KEY:
-        if server:
-            ext.psk_selected_identity = buf.pull_uint16("selected_identity")
-        else:
-            ids = pull_list(
-                buf, 2, lambda b: (pull_opaque(b, 2, "identity"), b.pull_uint32("obfuscated_ticket_age")),
-                "identities", MAX_LIST_ITEMS,
-            )
-            pull_block(buf, 2, "binders")
-            ext.psk_identities = len(ids)
-    elif ext_type == Ext.PSK_KEY_EXCHANGE_MODES:
-        ext.psk_key_exchange_modes = list(pull_opaque(buf, 1, "ke_modes"))
-    elif ext_type == Ext.EARLY_DATA:
-        ext.early_data = True  # empty, or max_early_data_size in a NewSessionTicket
+# One small decoder per extension the analyzer reports: (ext, buf, server, hrr) -> None.
+# Each reads the whole extension_data; trailing bytes are an error (checked by the caller).
+
+def _ext_server_name(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+    if server or buf.eof():
+        buf.pos = buf.end  # the server's server_name is empty (RFC 6066 3)
         return
-    elif ext_type == Ext.SESSION_TICKET:
-        ext.session_ticket = data  # opaque ticket (empty: asking for one)
-        return
-    elif ext_type == Ext.EXTENDED_MASTER_SECRET:
-        ext.extended_master_secret = True
-        return
-    elif ext_type == Ext.ENCRYPT_THEN_MAC:
-        ext.encrypt_then_mac = True
-        return
-    elif ext_type == Ext.RENEGOTIATION_INFO:
-        ext.renegotiation_info = pull_opaque(buf, 1, "renegotiated_connection")
-    elif ext_type == Ext.STATUS_REQUEST:
-        ext.status_request = True  # CertificateStatusRequest, or empty from the server
-        return
-    elif ext_type == Ext.RECORD_SIZE_LIMIT:
-        ext.record_size_limit = buf.pull_uint16("RecordSizeLimit")
-    elif ext_type == Ext.COMPRESS_CERTIFICATE:
-        ext.compress_certificate = pull_uint16_list(buf, 1, "algorithms", MAX_LIST_ITEMS)
-    elif ext_type == Ext.ENCRYPTED_CLIENT_HELLO:
-        ext.encrypted_client_hello = True
-        return  # noted, not decrypted
-    elif ext_type == Ext.PADDING:
-        ext.padding = len(data)
-        return
-    elif ext_type == Ext.HEARTBEAT:
-        ext.heartbeat_mode = buf.pull_uint8("HeartbeatMode")
-    elif ext_type == Ext.COOKIE:
-        ext.cookie = True
-        return
+    for name_type, name in pull_list(
+        buf, 2, lambda b: (b.pull_uint8("name_type"), pull_opaque(b, 2, "HostName")),
+        "server_name_list", MAX_LIST_ITEMS,
+    ):
+        if name_type == 0 and ext.server_name is None:
+            ext.server_name = _text(name)
+
+
+def _ext_alpn(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+    ext.alpn = _alpn_list(buf)
+
+
+def _ext_supported_versions(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+    if server:
+        ext.selected_version = buf.pull_uint16("selected_version")
     else:
-        return
-    if not buf.eof():
-        raise TLSDecodeError(f"{buf.remaining()} trailing bytes")
+        ext.supported_versions = pull_uint16_list(buf, 1, "supported_versions", MAX_LIST_ITEMS)
+
+
+def _ext_supported_groups(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+    ext.supported_groups = pull_uint16_list(buf, 2, "named_group_list", MAX_LIST_ITEMS)
+
+
+def _ext_ec_point_formats(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+    ext.ec_point_formats = list(pull_opaque(buf, 1, "ec_point_format_list"))
+
+
+def _ext_signature_algorithms(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+    ext.signature_algorithms = pull_uint16_list(buf, 2, "supported_signature_algorithms", MAX_LIST_ITEMS)
+
+
+def _ext_signature_algorithms_cert(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+    ext.signature_algorithms_cert = pull_uint16_list(buf, 2, "signature_algorithms_cert", MAX_LIST_ITEMS)
+
+
+def _ext_key_share(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+    if hrr:
+        ext.key_share_selected_group = buf.pull_uint16("selected_group")
+    elif server:
+        ext.key_share_selected_group = buf.pull_uint16("KeyShareEntry.group")
+        pull_opaque(buf, 2, "key_exchange")
+    else:
+        ext.key_share_groups = [
+            g for g, _ in pull_list(
+                buf, 2, lambda b: (b.pull_uint16("group"), pull_opaque(b, 2, "key_exchange")),
+                "client_shares", MAX_LIST_ITEMS,
+            )
+        ]
+
+
+def _ext_pre_shared_key(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+    if server:
+        ext.psk_selected_identity = buf.pull_uint16("selected_identity")
+    else:
+        ids = pull_list(
+            buf, 2, lambda b: (pull_opaque(b, 2, "identity"), b.pull_uint32("obfuscated_ticket_age")),
+            "identities", MAX_LIST_ITEMS,
+        )
+        pull_block(buf, 2, "binders")
+        ext.psk_identities = len(ids)
+
+
+def _ext_psk_modes(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+    ext.psk_key_exchange_modes = list(pull_opaque(buf, 1, "ke_modes"))
+
+
+def _ext_renegotiation_info(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+    ext.renegotiation_info = pull_opaque(buf, 1, "renegotiated_connection")
+
+
+def _ext_record_size_limit(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+    ext.record_size_limit = buf.pull_uint16("RecordSizeLimit")
+
+
+def _ext_compress_certificate(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+    ext.compress_certificate = pull_uint16_list(buf, 1, "algorithms", MAX_LIST_ITEMS)
+
+
+def _ext_heartbeat(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+    ext.heartbeat_mode = buf.pull_uint8("HeartbeatMode")
+
+
+_DECODERS = {
+    Ext.SERVER_NAME: _ext_server_name,
+    Ext.APPLICATION_LAYER_PROTOCOL_NEGOTIATION: _ext_alpn,
+    Ext.SUPPORTED_VERSIONS: _ext_supported_versions,
+    Ext.SUPPORTED_GROUPS: _ext_supported_groups,
+    Ext.EC_POINT_FORMATS: _ext_ec_point_formats,
+    Ext.SIGNATURE_ALGORITHMS: _ext_signature_algorithms,
+    Ext.SIGNATURE_ALGORITHMS_CERT: _ext_signature_algorithms_cert,
+    Ext.KEY_SHARE: _ext_key_share,
+    Ext.PRE_SHARED_KEY: _ext_pre_shared_key,
+    Ext.PSK_KEY_EXCHANGE_MODES: _ext_psk_modes,
+    Ext.RENEGOTIATION_INFO: _ext_renegotiation_info,
+    Ext.RECORD_SIZE_LIMIT: _ext_record_size_limit,
+    Ext.COMPRESS_CERTIFICATE: _ext_compress_certificate,
+    Ext.HEARTBEAT: _ext_heartbeat,
+}
+
+# Extensions whose presence is the whole fact (their bodies are kept raw, not decoded).
+_FLAGS = {
+    Ext.EARLY_DATA: "early_data",                       # empty, or max_early_data_size in a NewSessionTicket
+    Ext.EXTENDED_MASTER_SECRET: "extended_master_secret",
+    Ext.ENCRYPT_THEN_MAC: "encrypt_then_mac",
+    Ext.STATUS_REQUEST: "status_request",               # CertificateStatusRequest, or empty from the server
+    Ext.ENCRYPTED_CLIENT_HELLO: "encrypted_client_hello",  # noted, not decrypted
+    Ext.COOKIE: "cookie",
+}
 
 
 def pull_extensions(buf: Buffer, *, server: bool = False, hrr: bool = False) -> Extensions:
@@ -186,18 +214,41 @@ def pull_extensions(buf: Buffer, *, server: bool = False, hrr: bool = False) -> 
     if buf.eof():
         return ext
     block = pull_block(buf, 2, "extensions")
-    while not block.eof():
-        ext_type = block.pull_uint16("extension_type")
-        data = pull_opaque(block, 2, "extension_data")
-        ext.count += 1
-        if len(ext.raw) < MAX_EXTENSIONS:
-            ext.raw.append((ext_type, data))
-        if is_grease(ext_type):
-            continue
-        try:
-            _decode_extension(ext, ext_type, data, server=server, hrr=hrr)
-        except TLSDecodeError as e:
-            ext.errors.append(f"extension {ext_type}: {e.message}")
+    data, pos, end = block.data, block.pos, block.end
+    raw = ext.raw
+    count = 0
+    while pos < end:
+        if end - pos < 4:
+            raise TLSDecodeError(f"extension header: need 4 bytes, {end - pos} left")
+        ext_type = (data[pos] << 8) | data[pos + 1]
+        n = (data[pos + 2] << 8) | data[pos + 3]
+        pos += 4
+        if pos + n > end:
+            raise TLSDecodeError(f"extension_data: need {n} bytes, {end - pos} left")
+        body = bytes(data[pos : pos + n])
+        pos += n
+        count += 1
+        if len(raw) < MAX_EXTENSIONS:
+            raw.append((ext_type, body))
+        decoder = _DECODERS.get(ext_type)
+        if decoder is not None:
+            sub = Buffer(body)
+            try:
+                decoder(ext, sub, server, hrr)
+                if not sub.eof():
+                    raise TLSDecodeError(f"{sub.remaining()} trailing bytes")
+            except TLSDecodeError as e:
+                ext.errors.append(f"extension {ext_type}: {e.message}")
+        else:
+            flag = _FLAGS.get(ext_type)
+            if flag is not None:
+                setattr(ext, flag, True)
+            elif ext_type == Ext.SESSION_TICKET:
+                ext.session_ticket = body  # opaque ticket (empty: asking for one)
+            elif ext_type == Ext.PADDING:
+                ext.padding = n
+    block.pos = pos
+    ext.count = count
     return ext
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from .certs import CertInfo
 
 
-@dataclass
+@dataclass(slots=True)
 class HandshakeEvent:
     """One step of the ladder: a handshake message, CCS, alert, or TCP close seen on the wire."""
 
@@ -26,7 +26,7 @@ class HandshakeEvent:
     detail: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class ConnectionSummary:
     # identity (filled by the pipeline)
     capture: str = ""
