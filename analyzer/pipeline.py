@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .capture import Capture, CaptureStats, format_address
 from .tcp import Flow, FlowTable, TCPStats
@@ -109,11 +109,13 @@ def analyze_file(
     options: Options | None = None,
     result: FileResult | None = None,
     cert_cache: CertCache | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Iterator[ConnectionSummary]:
     """Yield the summaries of one capture file as its connections finish.
 
     Raises `CaptureError` only when the file cannot be read at all; damage later
-    in the file ends up in `result.capture.warnings`.
+    in the file ends up in `result.capture.warnings`. `progress(bytes_read)` is
+    called every 16,384 segments.
     """
     opts = options or Options()
     path = os.fspath(source)
@@ -127,10 +129,15 @@ def analyze_file(
         table = FlowTable(lambda flow: _Sink(flow, out, certs, opts, label), idle_timeout=opts.idle_timeout)
         res.tcp = table.stats
         add = table.add
+        stats = cap.stats
+        n = 0
         for seg in cap.segments():
             add(seg)
             if out:
                 yield from _drain(out, opts, res)
+            n += 1
+            if progress is not None and not n & 0x3FFF:
+                progress(stats.bytes_read)
         table.close_all()
         yield from _drain(out, opts, res)
         res.warnings = list(cap.stats.warnings)
