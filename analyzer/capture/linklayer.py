@@ -15,6 +15,7 @@ every layer and damage becomes a counted, recorded warning.
 from __future__ import annotations
 
 import struct
+from typing import Callable
 from .model import CaptureStats
 
 __all__ = ["FrameDecoder", "FragmentReassembler", "RAW_LINKTYPES", "SUPPORTED_LINKTYPES"]
@@ -166,6 +167,8 @@ class FrameDecoder:
         self.frag = reassembler or FragmentReassembler(stats)
         self._frame = 0
         self._ts = 0.0
+        # set by Capture.on_udp: called as on_udp(frame, ts, src, sport, dst, dport, payload) per UDP datagram
+        self.on_udp: Callable[[int, float, bytes, int, bytes, int, memoryview], None] | None = None
 
     # -- entry point ---------------------------------------------------------------
     def decode(self, frame: int, ts: float, linktype: int, data: memoryview | bytes) -> tuple | None:
@@ -364,7 +367,7 @@ class FrameDecoder:
             if proto == IPPROTO_GRE:
                 return self._gre(data, off, avail, depth + 1)
             if proto == IPPROTO_UDP:
-                return self._udp(data, off, avail, depth)
+                return self._udp(data, off, avail, depth, src, dst)
         self.stats.non_tcp += 1
         return None
 
@@ -382,12 +385,19 @@ class FrameDecoder:
         return (self._frame, self._ts, src, sport, dst, dport, seq, ack, offflags & 0x1FF,
                 data[poff:avail], decl_end - poff)
 
-    def _udp(self, data: memoryview | bytes, off: int, avail: int, depth: int) -> tuple | None:
-        # The place for a future UDP/QUIC path; today only VXLAN is looked into.
+    def _udp(self, data: memoryview | bytes, off: int, avail: int, depth: int,
+             src: bytes = b"", dst: bytes = b"") -> tuple | None:
+        # VXLAN is looked into; other datagrams go to the on_udp handler when one is set (QUIC).
         if off + 8 <= avail:
-            _sport, dport = _HH(data, off)
+            sport, dport = _HH(data, off)
             if dport == VXLAN_PORT and off + 16 <= avail and data[off + 8] & 0x08:
                 return self._ethernet(data, off + 16, avail, depth + 1)
+            if self.on_udp is not None:
+                ulen = _HH(data, off + 4)[0]
+                end = min(off + ulen, avail) if ulen >= 8 else avail   # 0: jumbogram / offloaded
+                if not isinstance(data, memoryview):
+                    data = memoryview(data)
+                self.on_udp(self._frame, self._ts, src, sport, dst, dport, data[off + 8 : end])
         self.stats.non_tcp += 1
         return None
 
