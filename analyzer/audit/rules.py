@@ -1,0 +1,310 @@
+"""The built-in audit rules: what each checks in a connection row, and its default severity.
+
+Owns the rule catalogue (`DEFAULT_RULES`, in report order). A rule reads only
+columns of the connection table (`analyzer.report.table.COLUMNS`, by name, so
+columns added later never break it) and cipher suite facts from
+`analyzer.tls.registry.cipher_suite_info`; it returns the evidence (e.g.
+`version=TLS 1.0`) when the connection breaks it, else None. Rows of
+connections that carried no TLS are never checked.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from ..tls.registry import CipherSuiteInfo, cipher_suite_info
+
+Row = Mapping[str, Any]
+SEVERITIES = ("high", "medium", "low")
+SEVERITY_RANK = {"high": 3, "medium": 2, "low": 1}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    title: str
+    check: Callable[[Row, Mapping[str, Any]], str | None]
+    params: Mapping[str, Any] = field(default_factory=dict)  # tunable in the policy file, with defaults
+
+
+# --------------------------------------------------------------------------- helpers
+
+PRE_TLS13 = ("SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2")
+WEAK_VERSIONS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1")
+
+
+def _suite(row: Row) -> CipherSuiteInfo | None:
+    code = row.get("cipher_suite_code")
+    if code is None:
+        return None
+    return cipher_suite_info(int(code))
+
+
+def _suite_ev(row: Row) -> str:
+    return f"cipher_suite={row.get('cipher_suite') or hex(row.get('cipher_suite_code') or 0)}"
+
+
+def _version_is(*names: str) -> Callable[[Row, Mapping[str, Any]], str | None]:
+    def check(row: Row, params: Mapping[str, Any]) -> str | None:
+        v = row.get("version")
+        return f"version={v}" if v in names else None
+    return check
+
+
+def _ts(v: Any) -> _dt.datetime | None:
+    if v is None:
+        return None
+    if isinstance(v, _dt.datetime):
+        return v if v.tzinfo else v.replace(tzinfo=_dt.timezone.utc)
+    if isinstance(v, (int, float)):
+        return _dt.datetime.fromtimestamp(v, tz=_dt.timezone.utc)
+    try:  # pandas Timestamp and friends
+        return _ts(v.to_pydatetime())
+    except AttributeError:
+        return None
+
+
+def _iso(t: _dt.datetime) -> str:
+    return t.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _has_cert(row: Row) -> bool:
+    return row.get("cert_subject") is not None
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _weak_offered(row: Row, params: Mapping[str, Any]) -> str | None:
+    offered = [v for v in (row.get("client_versions") or ()) if v in WEAK_VERSIONS]
+    if row.get("sslv2_client_hello") and "SSL 2.0" not in offered:
+        offered.insert(0, "SSL 2.0 (SSLv2 ClientHello)")
+    chosen = row.get("version")
+    if not offered or chosen in WEAK_VERSIONS:
+        return None  # nothing weak offered, or the negotiated-version rule already speaks
+    return f"client_versions={';'.join(offered)} version={chosen or '-'}"
+
+
+def _null(row: Row, params: Mapping[str, Any]) -> str | None:
+    info = _suite(row)
+    return _suite_ev(row) if info is not None and info.cipher == "NULL" and not info.scsv else None
+
+
+def _export(row: Row, params: Mapping[str, Any]) -> str | None:
+    info = _suite(row)
+    return _suite_ev(row) if info is not None and info.export else None
+
+
+def _anon(row: Row, params: Mapping[str, Any]) -> str | None:
+    info = _suite(row)
+    return _suite_ev(row) if info is not None and info.authentication == "anon" else None
+
+
+def _rc4(row: Row, params: Mapping[str, Any]) -> str | None:
+    info = _suite(row)
+    return _suite_ev(row) if info is not None and info.cipher.startswith("RC4") else None
+
+
+_BLOCK64 = re.compile(r"^(3DES|DES|IDEA|RC2)")
+
+
+def _sweet32(row: Row, params: Mapping[str, Any]) -> str | None:
+    info = _suite(row)
+    return _suite_ev(row) if info is not None and _BLOCK64.match(info.cipher) else None
+
+
+def _cbc_no_etm(row: Row, params: Mapping[str, Any]) -> str | None:
+    info = _suite(row)
+    if info is None or "CBC" not in info.cipher or row.get("version") not in PRE_TLS13:
+        return None
+    if row.get("encrypt_then_mac"):
+        return None
+    return f"{_suite_ev(row)} encrypt_then_mac=false"
+
+
+_NO_FS_KX = ("RSA", "DH", "ECDH", "PSK", "RSA_PSK", "KRB5")
+
+
+def _no_fs(row: Row, params: Mapping[str, Any]) -> str | None:
+    info = _suite(row)
+    if info is None or info.tls13 or info.authentication == "anon" or info.key_exchange not in _NO_FS_KX:
+        return None
+    return f"{_suite_ev(row)} key_exchange={info.key_exchange}"
+
+
+def _no_reneg(row: Row, params: Mapping[str, Any]) -> str | None:
+    if row.get("version") not in PRE_TLS13 or row.get("secure_renegotiation"):
+        return None
+    return "secure_renegotiation=false (no renegotiation_info from the server)"
+
+
+def _compression(row: Row, params: Mapping[str, Any]) -> str | None:
+    c = row.get("compression")
+    if c is None or int(c) == 0:
+        return None
+    return f"compression={int(c)}" + (" (DEFLATE)" if int(c) == 1 else "")
+
+
+def _cert_validity(expired: bool) -> Callable[[Row, Mapping[str, Any]], str | None]:
+    def check(row: Row, params: Mapping[str, Any]) -> str | None:
+        at = _ts(row.get("start_time"))
+        if at is None or not _has_cert(row):
+            return None
+        if expired:
+            end = _ts(row.get("cert_not_after"))
+            if end is not None and end < at:
+                return f"cert_not_after={_iso(end)} < capture time {_iso(at)}"
+        else:
+            start = _ts(row.get("cert_not_before"))
+            if start is not None and start > at:
+                return f"cert_not_before={_iso(start)} > capture time {_iso(at)}"
+        return None
+    return check
+
+
+def _self_signed(row: Row, params: Mapping[str, Any]) -> str | None:
+    if not row.get("cert_self_signed"):
+        return None
+    return f"cert_subject={row.get('cert_subject')} (self-signed)"
+
+
+def _key_size(prefix: str) -> Callable[[Row, Mapping[str, Any]], str | None]:
+    def check(row: Row, params: Mapping[str, Any]) -> str | None:
+        kt = row.get("cert_key_type") or ""
+        bits = row.get("cert_key_bits")
+        if not _has_cert(row) or bits is None or not (kt == prefix or kt.startswith(prefix + " ")):
+            return None
+        if int(bits) < int(params["min_bits"]):
+            return f"cert_key_type={kt} cert_key_bits={int(bits)} (< {int(params['min_bits'])})"
+        return None
+    return check
+
+
+def _sig(words: tuple[str, ...]) -> Callable[[Row, Mapping[str, Any]], str | None]:
+    def check(row: Row, params: Mapping[str, Any]) -> str | None:
+        alg = row.get("cert_signature_algorithm") or ""
+        low = alg.lower().replace("-", "")
+        if _has_cert(row) and any(w in low for w in words):
+            return f"cert_signature_algorithm={alg}"
+        return None
+    return check
+
+
+_CN = re.compile(r"(?:^|,)\s*CN=((?:[^,\\]|\\.)*)", re.IGNORECASE)
+
+
+def _names_of(row: Row) -> tuple[list[str], list[str]]:
+    """(DNS names, IP addresses) the leaf certificate is valid for: SANs, else the subject CN."""
+    dns: list[str] = []
+    ips: list[str] = []
+    for san in row.get("cert_sans") or ():
+        kind, _, value = str(san).partition(":")
+        if kind.upper() == "DNS":
+            dns.append(value)
+        elif kind.upper() in ("IP", "IP ADDRESS"):
+            ips.append(value)
+    if not dns and not ips:
+        m = _CN.search(row.get("cert_subject") or "")
+        if m:
+            dns.append(re.sub(r"\\(.)", r"\1", m.group(1)).strip())
+    return dns, ips
+
+
+def _dns_match(pattern: str, host: str) -> bool:
+    pattern = pattern.lower().rstrip(".")
+    host = host.lower().rstrip(".")
+    if pattern == host:
+        return True
+    if pattern.startswith("*."):  # one whole left-most label only
+        head, _, rest = host.partition(".")
+        return bool(head) and rest == pattern[2:] and "." in rest
+    return False
+
+
+def _name_mismatch(row: Row, params: Mapping[str, Any]) -> str | None:
+    sni = row.get("sni")
+    if not sni or not _has_cert(row):
+        return None
+    dns, ips = _names_of(row)
+    try:
+        ip = ipaddress.ip_address(sni)
+    except ValueError:
+        ip = None
+    if ip is not None:
+        if any(_same_ip(ip, v) for v in ips):
+            return None
+    elif any(_dns_match(p, sni) for p in dns):
+        return None
+    names = [f"DNS:{d}" for d in dns] + [f"IP:{i}" for i in ips]
+    return f"sni={sni} not in certificate names [{', '.join(names) or 'none'}]"
+
+
+def _same_ip(ip: Any, text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text) == ip
+    except ValueError:
+        return False
+
+
+def _alert(row: Row, params: Mapping[str, Any]) -> str | None:
+    if row.get("failure") != "alert":
+        return None
+    ev = f"alert={row.get('alert') or '?'}"
+    if row.get("alert_sender"):
+        ev += f" from {row.get('alert_sender')}"
+    if row.get("alert_level"):
+        ev += f" ({row.get('alert_level')})"
+    return ev
+
+
+def _resume_no_ems(row: Row, params: Mapping[str, Any]) -> str | None:
+    if not row.get("resumed") or row.get("version") not in ("TLS 1.0", "TLS 1.1", "TLS 1.2"):
+        return None
+    if row.get("extended_master_secret"):
+        return None
+    return f"resumption={row.get('resumption')} version={row.get('version')} extended_master_secret=false"
+
+
+def _heartbeat(row: Row, params: Mapping[str, Any]) -> str | None:
+    if "heartbeat" not in (row.get("extensions_offered") or ()):
+        return None
+    accepted = "heartbeat" in (row.get("server_extensions") or ())
+    return "extensions_offered has heartbeat" + ("; the server accepted it" if accepted else "")
+
+
+# --------------------------------------------------------------------------- catalogue
+
+DEFAULT_RULES: tuple[Rule, ...] = (
+    Rule("ssl2-negotiated", "high", "SSL 2.0 negotiated", _version_is("SSL 2.0")),
+    Rule("ssl3-negotiated", "high", "SSL 3.0 negotiated (POODLE)", _version_is("SSL 3.0")),
+    Rule("tls10-negotiated", "medium", "TLS 1.0 negotiated (deprecated, RFC 8996)", _version_is("TLS 1.0")),
+    Rule("tls11-negotiated", "medium", "TLS 1.1 negotiated (deprecated, RFC 8996)", _version_is("TLS 1.1")),
+    Rule("weak-version-offered", "low", "Client offered SSL 2.0/3.0 or TLS 1.0/1.1 (not chosen)", _weak_offered),
+    Rule("null-cipher", "high", "NULL cipher (no encryption)", _null),
+    Rule("export-cipher", "high", "EXPORT cipher suite", _export),
+    Rule("anonymous-cipher", "high", "Anonymous key exchange (no server authentication)", _anon),
+    Rule("rc4-cipher", "high", "RC4 cipher (RFC 7465)", _rc4),
+    Rule("sweet32-cipher", "medium", "64-bit block cipher: 3DES, DES, IDEA, RC2 (SWEET32)", _sweet32),
+    Rule("cbc-without-etm", "low", "CBC cipher without encrypt_then_mac (TLS <= 1.2)", _cbc_no_etm),
+    Rule("no-forward-secrecy", "medium", "No forward secrecy (RSA or static DH/ECDH key exchange)", _no_fs),
+    Rule("no-secure-renegotiation", "medium", "No secure renegotiation (neither renegotiation_info nor SCSV honoured)", _no_reneg),
+    Rule("tls-compression", "high", "TLS compression (CRIME)", _compression),
+    Rule("cert-expired", "high", "Certificate expired at capture time", _cert_validity(expired=True)),
+    Rule("cert-not-yet-valid", "high", "Certificate not yet valid at capture time", _cert_validity(expired=False)),
+    Rule("cert-self-signed", "medium", "Self-signed certificate", _self_signed),
+    Rule("cert-weak-rsa-key", "high", "RSA certificate key too small", _key_size("RSA"), {"min_bits": 2048}),
+    Rule("cert-weak-ec-key", "high", "EC certificate key too small", _key_size("EC"), {"min_bits": 256}),
+    Rule("cert-sha1-signature", "medium", "Certificate signed with SHA-1", _sig(("sha1",))),
+    Rule("cert-md5-signature", "high", "Certificate signed with MD5 or MD2", _sig(("md5", "md2"))),
+    Rule("cert-name-mismatch", "medium", "SNI matches no certificate SAN (or CN)", _name_mismatch),
+    Rule("handshake-alert", "low", "Handshake failed with an alert", _alert),
+    Rule("resumption-without-ems", "medium", "Session resumed without extended_master_secret (triple handshake)", _resume_no_ems),
+    Rule("heartbeat-offered", "low", "Heartbeat extension offered (Heartbleed surface)", _heartbeat),
+)
+
+RULES_BY_ID: dict[str, Rule] = {r.id: r for r in DEFAULT_RULES}

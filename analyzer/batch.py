@@ -1,0 +1,522 @@
+"""Many capture files at once: a local process pool, or a Dask cluster.
+
+Owns the per-file unit of work (`process_file`: one capture -> compact row tuples
+in `COLUMNS` order, or an error), running it over many files (in this process,
+in a `--jobs N` process pool, or on an existing `dask.distributed` cluster with
+`--scheduler`), handing rows back in input order as results stream in, the
+progress display by files and bytes, and the resumable output folder (`--out
+DIR`): a Parquet dataset partitioned by capture plus a manifest of finished
+files with their size and modification time.
+
+Output folder layout::
+
+    DIR/capture=<name, URI-quoted>/part-<hash of the file's absolute path>.parquet
+    DIR/_manifest.jsonl      one JSON object per finished file (later lines win)
+
+Each part file is written to a hidden temporary name and renamed into place,
+then its manifest line is appended and flushed, so an interrupted run loses at
+most the files in flight; a re-run with `resume=True` skips files whose size and
+modification time match their manifest line and rewrites the others under the
+same part name (never a duplicate). Files whose manifest line records an error
+are tried again. Part files hold every column but `capture`, which is the
+partition key (so pandas, DuckDB and Spark read `DIR` as one table).
+
+Nothing here parses packets or knows TLS; it calls `analyzer.pipeline`.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import os
+import sys
+import time
+import urllib.parse
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Protocol
+
+from .pipeline import Options
+
+MANIFEST = "_manifest.jsonl"
+PARTITION = "capture"
+_GC_TUNED = False
+
+
+class BatchError(Exception):
+    """The batch cannot run at all (bad output folder, unreachable scheduler ...)."""
+
+
+@dataclass
+class BatchOptions:
+    """How to run many files: `jobs` local processes (None: all cores), or `scheduler`
+    (a Dask scheduler address); `out` a dataset folder; `resume` skip finished files."""
+
+    jobs: int | None = None
+    scheduler: str | None = None
+    out: Path | None = None
+    resume: bool = False
+
+
+@dataclass
+class FileOutcome:
+    """What one file gave: its rows (tuples in `COLUMNS` order) or the error that stopped it."""
+
+    index: int
+    path: str
+    name: str
+    size: int
+    mtime_ns: int
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    skipped: bool = False  # finished by an earlier run (resume); rows read back from the dataset
+
+
+class RowSink(Protocol):
+    def add_row(self, row: tuple[Any, ...]) -> None: ...
+
+
+def default_jobs() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _stat(path: str) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+        return st.st_size, st.st_mtime_ns
+    except OSError:
+        return 0, 0
+
+
+def _tune_gc() -> None:
+    # Same reasoning as the sequential path: few cycles, many short-lived objects.
+    global _GC_TUNED
+    if not _GC_TUNED:
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
+        _GC_TUNED = True
+
+
+def process_file(index: int, path: str, name: str, options: Options | None = None) -> FileOutcome:
+    """Analyse one capture in this process and return compact rows (never raises for bad input)."""
+    from .capture import CaptureError
+    from .pipeline import FileResult, analyze_file
+    from .report.table import TableBuilder
+
+    _tune_gc()
+    size, mtime_ns = _stat(path)
+    out = FileOutcome(index=index, path=path, name=name, size=size, mtime_ns=mtime_ns)
+    t0 = time.perf_counter()
+    builder = TableBuilder()
+    res = FileResult(path=path, name=name)
+    try:
+        for s in analyze_file(path, name=name, options=options, result=res):
+            builder.add(s)
+    except CaptureError as e:
+        out.error = str(e)
+    except OSError as e:
+        out.error = f"{path}: {e.strerror or e}"
+    except Exception as e:  # a bug must cost one file, never the batch
+        out.error = f"{path}: internal error: {type(e).__name__}: {e}"
+    if out.error is None:
+        out.rows = builder.table().rows
+        if res.capture is not None:
+            out.warnings = [f"{path}: {w}" for w in res.capture.warnings]
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
+def process_files(tasks: list[tuple[int, str, str]], options: Options | None = None) -> list[FileOutcome]:
+    """Several small files in one task: amortises the per-task cost of a pool or a cluster."""
+    return [process_file(i, path, name, options) for i, path, name in tasks]
+
+
+CHUNK_BYTES = 4_000_000   # files smaller than this are grouped into one task ...
+CHUNK_FILES = 32          # ... up to this many
+
+
+def _chunks(tasks: list[tuple[int, str, str]], sizes: dict[int, int], workers: int) -> Iterator[list[tuple[int, str, str]]]:
+    """Tasks of up to CHUNK_FILES small files, never so few that `workers` would sit idle."""
+    per = max(1, min(CHUNK_FILES, len(tasks) // (workers * 4)))
+    group: list[tuple[int, str, str]] = []
+    total = 0
+    for t in tasks:
+        group.append(t)
+        total += sizes.get(t[0], 0)
+        if total >= CHUNK_BYTES or len(group) >= per:
+            yield group
+            group, total = [], 0
+    if group:
+        yield group
+
+
+def error_row(name: str, message: str) -> tuple[Any, ...]:
+    """The row that stands for an unreadable file in an output dataset: capture and errors only."""
+    from .report.table import COLUMN_NAMES
+
+    vals: list[Any] = [None] * len(COLUMN_NAMES)
+    vals[COLUMN_NAMES.index("capture")] = name
+    vals[COLUMN_NAMES.index("errors")] = (message,)
+    return tuple(vals)
+
+
+# --------------------------------------------------------------------------- output folder
+
+
+def _part_name(path: str) -> str:
+    return "part-" + hashlib.sha1(os.path.abspath(path).encode("utf-8", "surrogateescape")).hexdigest()[:20] + ".parquet"
+
+
+def _partition_dir(name: str) -> str:
+    return f"{PARTITION}=" + urllib.parse.quote(name, safe="")
+
+
+class Dataset:
+    """The `--out DIR` folder: Parquet parts partitioned by capture and the manifest."""
+
+    def __init__(self, root: Path, *, resume: bool) -> None:
+        self.root = root
+        self.manifest_path = root / MANIFEST
+        if root.exists() and not root.is_dir():
+            raise BatchError(f"{root}: exists and is not a folder")
+        self.done: dict[str, dict[str, Any]] = {}
+        if self.manifest_path.exists():
+            if not resume:
+                raise BatchError(f"{root}: already holds a batch ({MANIFEST}); add --resume to continue it, "
+                                 "or give an empty folder")
+            self.done = self._read_manifest()
+        root.mkdir(parents=True, exist_ok=True)
+        self._clean_temporaries()
+        # rewrite the manifest compactly (one line per file), atomically
+        self._rewrite_manifest()
+        self._fh = open(self.manifest_path, "a", encoding="utf-8")
+
+    def _read_manifest(self) -> dict[str, dict[str, Any]]:
+        done: dict[str, dict[str, Any]] = {}
+        with open(self.manifest_path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    rec = json.loads(line)
+                except ValueError:
+                    continue  # a line torn by a crash
+                if isinstance(rec, dict) and isinstance(rec.get("path"), str):
+                    done[rec["path"]] = rec
+        return done
+
+    def _rewrite_manifest(self) -> None:
+        tmp = self.root / f".{MANIFEST}.tmp-{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as f:
+            for rec in self.done.values():
+                f.write(json.dumps(rec) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.manifest_path)
+
+    def _clean_temporaries(self) -> None:
+        for p in self.root.rglob(".*.tmp-*"):
+            try:
+                p.unlink()
+            except OSError:
+                pass
+
+    def finished(self, path: str, size: int, mtime_ns: int) -> dict[str, Any] | None:
+        rec = self.done.get(path)
+        if rec and rec.get("error") is None and rec.get("size") == size and rec.get("mtime_ns") == mtime_ns:
+            return rec
+        return None
+
+    def write(self, outcome: FileOutcome) -> None:
+        """Write one file's rows (or its error row) atomically, then record it in the manifest."""
+        rows = outcome.rows if outcome.error is None else [error_row(outcome.name, outcome.error)]
+        part: str | None = None
+        if rows:
+            d = self.root / _partition_dir(outcome.name)
+            d.mkdir(parents=True, exist_ok=True)
+            final = d / _part_name(outcome.path)
+            tmp = d / f".{final.name}.tmp-{os.getpid()}"
+            _write_part(rows, tmp)
+            os.replace(tmp, final)
+            part = str(final.relative_to(self.root))
+        rec = {"path": outcome.path, "capture": outcome.name, "size": outcome.size, "mtime_ns": outcome.mtime_ns,
+               "rows": len(outcome.rows), "part": part, "error": outcome.error, "seconds": round(outcome.seconds, 6)}
+        self.done[outcome.path] = rec
+        self._fh.write(json.dumps(rec) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def read_rows(self, rec: dict[str, Any]) -> list[tuple[Any, ...]]:
+        """Rows of a finished file, read back from its part file, in `COLUMNS` order."""
+        if not rec.get("part"):
+            return []
+        return read_part(self.root / rec["part"], rec["capture"])
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _write_part(rows: list[tuple[Any, ...]], path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .report.table import COLUMNS, arrow_type
+
+    keep = [i for i, c in enumerate(COLUMNS) if c.name != PARTITION]
+    cols = list(zip(*rows))
+    arrays = [pa.array(cols[i], type=arrow_type(COLUMNS[i].type)) for i in keep]
+    table = pa.Table.from_arrays(arrays, names=[COLUMNS[i].name for i in keep])
+    pq.write_table(table, path)
+
+
+def read_part(path: Path, capture: str) -> list[tuple[Any, ...]]:
+    import datetime as _dt
+
+    import pyarrow.parquet as pq
+
+    from .report.table import COLUMNS
+
+    table = pq.read_table(path)
+    have = set(table.column_names)
+    data = {n: table.column(n).to_pylist() for n in have}
+    n = table.num_rows
+    cols: list[list[Any]] = []
+    for c in COLUMNS:
+        if c.name == PARTITION:
+            cols.append([capture] * n)
+        elif c.name in have:
+            vals = data[c.name]
+            if c.type == "list":
+                vals = [tuple(v) if v is not None else None for v in vals]
+            elif c.type == "time":
+                vals = [v.astimezone(_dt.timezone.utc) if v is not None else None for v in vals]
+            cols.append(vals)
+        else:  # a column added since that run
+            cols.append([None] * n)
+    return list(zip(*cols)) if n else []
+
+
+# --------------------------------------------------------------------------- running
+
+
+class _Progress:
+    """Progress by files and bytes on stderr (rich), only when asked for."""
+
+    def __init__(self, console: Any, enabled: bool, files: int, total_bytes: int) -> None:
+        self.enabled = enabled
+        self.files = files
+        if not enabled:
+            return
+        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
+                                   TransferSpeedColumn)
+
+        self.p = Progress(
+            TextColumn("{task.fields[nfiles]}/{task.fields[files]} files"), BarColumn(), DownloadColumn(),
+            TransferSpeedColumn(), TimeRemainingColumn(), console=console, transient=True,
+        )
+        self.task = self.p.add_task("batch", total=total_bytes or None, nfiles=0, files=files)
+        self.nfiles = 0
+        self.nbytes = 0
+
+    def __enter__(self) -> "_Progress":
+        if self.enabled:
+            self.p.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled:
+            self.p.__exit__(*exc)
+
+    def advance(self, size: int) -> None:
+        if self.enabled:
+            self.nfiles += 1
+            self.nbytes += size
+            self.p.update(self.task, completed=self.nbytes, nfiles=self.nfiles)
+
+
+@dataclass
+class BatchResult:
+    files_ok: int = 0
+    files_failed: int = 0
+    files_skipped: int = 0
+    rows: int = 0
+
+
+def _run_local_pool(jobs: int, chunks: Iterable[list[tuple[int, str, str]]],
+                    options: Options | None) -> Iterator[FileOutcome]:
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork") if sys.platform.startswith("linux") else None
+    window = jobs * 2
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        pending: dict[Future[list[FileOutcome]], list[tuple[int, str, str]]] = {}
+        it = iter(chunks)
+        try:
+            while True:
+                while len(pending) < window:
+                    c = next(it, None)
+                    if c is None:
+                        break
+                    pending[pool.submit(process_files, c, options)] = c
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield from _outcomes_of(fut, pending.pop(fut))
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _outcomes_of(fut: Any, chunk: list[tuple[int, str, str]]) -> list[FileOutcome]:
+    try:
+        return fut.result()
+    except Exception as e:  # the worker died (killed, out of memory ...)
+        outs = []
+        for i, path, name in chunk:
+            size, mtime_ns = _stat(path)
+            outs.append(FileOutcome(index=i, path=path, name=name, size=size, mtime_ns=mtime_ns,
+                                    error=f"{path}: worker failed: {type(e).__name__}: {e}"))
+        return outs
+
+
+def _run_dask(address: str, chunks: Iterable[list[tuple[int, str, str]]],
+              options: Options | None) -> Iterator[FileOutcome]:
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError as e:  # pragma: no cover - dask is a dependency
+        raise BatchError(f"--scheduler needs dask.distributed: {e}") from e
+    try:
+        client = Client(address, timeout=15, set_as_default=False)
+    except Exception as e:
+        raise BatchError(f"cannot reach the Dask scheduler at {address}: {e}") from e
+    try:
+        nworkers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()))
+        window = max(4, nworkers * 2)
+        it = iter(chunks)
+        meta: dict[str, list[tuple[int, str, str]]] = {}
+
+        def submit_one() -> Any:
+            c = next(it, None)
+            if c is None:
+                return None
+            fut = client.submit(process_files, c, options, pure=False)
+            meta[fut.key] = c
+            return fut
+
+        first = [f for f in (submit_one() for _ in range(window)) if f is not None]
+        if not first:
+            return
+        ac = as_completed(first, loop=client.loop)
+        for fut in ac:
+            outs = _outcomes_of(fut, meta.pop(fut.key))
+            fut.release()
+            nxt = submit_one()
+            if nxt is not None:
+                ac.add(nxt)
+            yield from outs
+    finally:
+        client.close()
+
+
+def run_batch(
+    files: list[Path],
+    sink: RowSink | None,
+    *,
+    batch: BatchOptions,
+    options: Options | None = None,
+    console: Any = None,
+    show_progress: bool = False,
+    on_error: Callable[[str], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> BatchResult:
+    """Run `process_file` over `files` and pass every row to `sink.add_row`, in input order.
+
+    Rows are written to the `batch.out` dataset as each file finishes (in
+    completion order). Raises `BatchError` when the batch cannot start.
+    """
+    dataset = Dataset(batch.out, resume=batch.resume) if batch.out is not None else None
+    result = BatchResult()
+    tasks: list[tuple[int, str, str]] = []
+    ready: dict[int, FileOutcome] = {}
+    sizes: dict[int, int] = {}
+    for i, f in enumerate(files):
+        path = os.path.abspath(f)
+        size, mtime_ns = _stat(path)
+        sizes[i] = size
+        rec = dataset.finished(path, size, mtime_ns) if dataset is not None and batch.resume else None
+        if rec is not None:
+            ready[i] = FileOutcome(index=i, path=path, name=f.name, size=size, mtime_ns=mtime_ns, skipped=True)
+            ready[i].rows = dataset.read_rows(rec) if sink is not None else []  # type: ignore[union-attr]
+            continue
+        tasks.append((i, path, f.name))
+    result.files_skipped = len(ready)
+
+    next_index = 0
+
+    def release_in_order() -> None:
+        nonlocal next_index
+        while next_index in ready:
+            out = ready.pop(next_index)
+            if sink is not None and out.error is None:
+                add = sink.add_row
+                for r in out.rows:
+                    add(r)
+            next_index += 1
+
+    release_in_order()
+    total = sum(sizes[t[0]] for t in tasks)
+    jobs = batch.jobs if batch.jobs is not None else default_jobs()
+    try:
+        with _Progress(console, show_progress, len(tasks), total) as progress:
+            if batch.scheduler:
+                outcomes: Iterable[FileOutcome] = _run_dask(batch.scheduler, _chunks(tasks, sizes, 4), options)
+            elif jobs > 1 and len(tasks) > 1:
+                outcomes = _run_local_pool(min(jobs, len(tasks)), _chunks(tasks, sizes, jobs), options)
+            else:
+                outcomes = (process_file(*t, options) for t in tasks)
+            for out in outcomes:
+                if dataset is not None:
+                    dataset.write(out)
+                if out.error is not None:
+                    result.files_failed += 1
+                    if on_error:
+                        on_error(out.error)
+                else:
+                    result.files_ok += 1
+                    result.rows += len(out.rows)
+                    if on_warning:
+                        for w in out.warnings:
+                            on_warning(w)
+                progress.advance(out.size)
+                ready[out.index] = out
+                release_in_order()
+    finally:
+        if dataset is not None:
+            dataset.close()
+    result.files_ok += result.files_skipped
+    return result
+
+
+def read_dataset(root: str | os.PathLike) -> "Any":
+    """The `--out` dataset as a pandas DataFrame (capture as a plain string column), sorted by capture and stream."""
+    import pyarrow.parquet as pq
+
+    from .report.table import COLUMN_NAMES, arrow_to_dataframe
+
+    table = pq.read_table(os.fspath(root), partitioning="hive")
+    if PARTITION in table.column_names:
+        idx = table.column_names.index(PARTITION)
+        table = table.set_column(idx, PARTITION, table.column(PARTITION).cast("string"))
+    names = [n for n in COLUMN_NAMES if n in table.column_names]
+    df = arrow_to_dataframe(table.select(names))
+    return df.sort_values(["capture", "stream"], kind="stable", na_position="first").reset_index(drop=True)
+
+
+__all__ = ["BatchError", "BatchOptions", "BatchResult", "Dataset", "FileOutcome", "MANIFEST", "default_jobs",
+           "error_row", "process_file", "process_files", "read_dataset", "read_part", "run_batch"]
