@@ -11,13 +11,14 @@ import gc
 import os
 import sys
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import __version__
+from .batch import BatchOptions, RowSink, default_jobs
 from .pipeline import Options
 from .tls.summary import ConnectionSummary
 
@@ -54,18 +55,60 @@ def _say(kind: str, msg: str) -> None:
 INPUTS_HELP = "Capture files (pcap, pcapng, optionally .gz) or folders searched recursively. Default: the bundled captures/."
 
 
+def jobs_option() -> Any:
+    """`--jobs N` for any command that takes files (pass the value on in `BatchOptions`)."""
+    return typer.Option(None, "--jobs", "-j", min=1, help="Parallel worker processes (default: all cores).")
+
+
+def scheduler_option() -> Any:
+    """`--scheduler ADDRESS` for any command that takes files."""
+    return typer.Option(None, "--scheduler", metavar="tcp://HOST:8786",
+                        help="Run the per-file work on this Dask distributed scheduler (paths must be readable by its workers).")
+
+
+def out_option() -> Any:
+    return typer.Option(None, "--out", metavar="DIR",
+                        help="Also write a Parquet dataset partitioned by capture and a manifest of finished files to DIR.")
+
+
+def resume_option() -> Any:
+    return typer.Option(False, "--resume", help="With --out: skip files already finished in DIR (same size and mtime).")
+
+
+def keylog_option() -> Any:
+    return typer.Option([], "--keylog", metavar="FILE",
+                        help="NSS key log (SSLKEYLOGFILE) to decrypt with; repeatable. pcapng Decryption Secrets Blocks are used anyway.")
+
+
+def key_option() -> Any:
+    return typer.Option([], "--key", metavar="FILE",
+                        help="Server RSA private key (PEM PKCS#1/PKCS#8, DER or PKCS#12), matched to certificates; repeatable.")
+
+
+def key_password_option() -> Any:
+    return typer.Option(None, "--key-password", envvar="HANDSHAKE_ANALYZER_KEY_PASSWORD",
+                        help="Password of encrypted --key files (or set HANDSHAKE_ANALYZER_KEY_PASSWORD).")
+
+
 def run_analysis(
     inputs: list[Path] | None,
     consume: Callable[[ConnectionSummary], None],
     *,
     quiet: bool = False,
     options: Options | None = None,
+    batch: "BatchOptions | None" = None,
 ) -> tuple[int, int]:
     """Analyse every capture under `inputs`, passing each summary to `consume`.
 
     Errors and warnings go to stderr, one line each; a progress bar (by bytes) is shown
     when stderr is a terminal. Returns (files read, inputs that failed); exits with 2
     when the inputs are unusable.
+
+    `batch` (from `--jobs`, `--scheduler`, `--out`, `--resume`) runs the files in
+    parallel through `analyzer.batch`. Worker processes return rows, not summaries,
+    so that path is taken only when `consume` takes rows: an object with
+    `add_row(row)` (e.g. a `TableBuilder`) or a bound method of one (`builder.add`).
+    Summary consumers (ladders ...) always run here, one file after the other.
     """
     from .capture import CaptureError
     from .inputs import bundled_captures_dir, expand_inputs
@@ -85,6 +128,11 @@ def run_analysis(
         failed += 1
     if not files:
         raise typer.Exit(2)
+    sink = _row_sink(consume)
+    if batch is not None and sink is not None and (
+        batch.scheduler or batch.out is not None or ((batch.jobs or default_jobs()) > 1 and len(files) > 1)
+    ):
+        return _run_batch(files, sink, batch, options, quiet, failed)
 
     # Long runs allocate many small, short-lived objects and few cycles: collecting
     # less often saves ~10% of the run (measured on 20,000 handshakes).
@@ -132,6 +180,13 @@ def connections(
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout (required for parquet)."),
     tls_only: bool = typer.Option(False, "--tls-only", help="Leave out TCP connections that carried no TLS."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
+    jobs: Optional[int] = jobs_option(),
+    scheduler: Optional[str] = scheduler_option(),
+    out: Optional[Path] = out_option(),
+    resume: bool = resume_option(),
+    keylog: list[Path] = keylog_option(),
+    key: list[Path] = key_option(),
+    key_password: Optional[str] = key_password_option(),
 ) -> None:
     """One row per connection: versions, cipher suites, SNI, ALPN, session resumption, certificates and why handshakes failed."""
     from .report.table import TableBuilder
@@ -144,7 +199,11 @@ def connections(
         _say("error", "--format parquet needs --output PATH")
         raise typer.Exit(2)
     rows = TableBuilder()
-    read_ok, failed = run_analysis(inputs, rows.add, quiet=quiet, options=Options(include_non_tls=not tls_only))
+    keys = _key_material(keylog, key, key_password, quiet)
+    opts = Options(include_non_tls=not tls_only, keys=keys, keylog=str(keylog[0]) if keylog else None)
+    read_ok, failed = run_analysis(inputs, rows.add, quiet=quiet, options=opts,
+                                   batch=BatchOptions(jobs=jobs, scheduler=scheduler, out=out, resume=resume))
+    _report_unused_keys(keys, quiet)
     if read_ok == 0:
         raise typer.Exit(2)
     try:
@@ -153,6 +212,361 @@ def connections(
         os._exit(0)
     except OSError as e:
         _say("error", f"cannot write {output}: {e.strerror or e}")
+        raise typer.Exit(2)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _key_material(keylog: list[Path], key: list[Path], password: Optional[str], quiet: bool) -> "KeyMaterial | None":
+    """Load --keylog/--key files (exit 2 when one is unusable); bad key log lines are warnings."""
+    from .decrypt.keys import KeyFileError, load_key_material
+
+    if not keylog and not key:
+        return None
+    try:
+        km = load_key_material(keylog, key, password)
+    except KeyFileError as e:
+        _say("error", str(e))
+        raise typer.Exit(2)
+    if not quiet:
+        for p in km.problems:
+            _say("warning", p)
+    return km
+
+
+def _report_unused_keys(keys: "KeyMaterial | None", quiet: bool) -> None:
+    if keys is None or quiet or not keys.connections:
+        return  # (in a batch the matching happened in worker processes)
+    for source in keys.unmatched_keys():
+        _say("warning", f"RSA key {source} matched no server certificate")
+
+
+def _row_sink(consume: object) -> "RowSink | None":
+    if callable(getattr(consume, "add_row", None)):
+        return consume  # type: ignore[return-value]
+    owner = getattr(consume, "__self__", None)
+    if owner is not None and callable(getattr(owner, "add_row", None)):
+        return owner  # type: ignore[no-any-return]
+    return None
+
+
+def _run_batch(files: list[Path], sink: "RowSink", batch: "BatchOptions", options: Options | None,
+               quiet: bool, failed: int) -> tuple[int, int]:
+    """The parallel / Dask / resumable path of `run_analysis` (see `analyzer.batch`)."""
+    from .batch import BatchError, run_batch
+
+    try:
+        res = run_batch(
+            files, sink, batch=batch, options=options, console=_err,
+            show_progress=not quiet and _err.is_terminal,
+            on_error=lambda m: _say("error", m),
+            on_warning=None if quiet else (lambda m: _say("warning", m)),
+        )
+    except BatchError as e:
+        _say("error", str(e))
+        raise typer.Exit(2)
+    except OSError as e:
+        _say("error", f"cannot write {batch.out}: {e.strerror or e}")
+        raise typer.Exit(2)
+    return res.files_ok, failed + res.files_failed
+
+
+@app.command()
+def fingerprints(
+    inputs: list[Path] = typer.Argument(None, metavar="[FILE_OR_DIR]...", help=INPUTS_HELP),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv or jsonl."),
+    kind: list[str] = typer.Option([], "--kind", "-k", help="Only these kinds (ja4, ja3, ja4s, ja3s, ja4x); repeatable."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
+) -> None:
+    """Distinct JA3/JA3S/JA4/JA4S/JA4X fingerprints with their counts, SNIs and servers."""
+    import csv
+    import dataclasses
+    import json
+
+    from .tls.fingerprints import FINGERPRINT_KINDS, FingerprintTally
+
+    bad = [k for k in kind if k not in FINGERPRINT_KINDS]
+    if bad or fmt not in ("table", "csv", "jsonl"):
+        _say("error", f"--kind takes {', '.join(FINGERPRINT_KINDS)}; --format takes table, csv, jsonl")
+        raise typer.Exit(2)
+    tally = FingerprintTally(tuple(kind) or FINGERPRINT_KINDS)
+    read_ok, failed = run_analysis(inputs, tally.add, quiet=quiet, options=Options(include_non_tls=False))
+    if read_ok == 0:
+        raise typer.Exit(2)
+    rows = tally.rows()
+    try:
+        if fmt == "table":
+            from rich.table import Table
+
+            from .report.writers import safe_text
+
+            t = Table("kind", "fingerprint", "count", "transport", "SNIs", "servers")
+            for r in rows:
+                more = lambda shown, n: "; ".join(shown) + (f" (+{n - len(shown)})" if n > len(shown) else "")
+                t.add_row(r.kind, r.fingerprint, str(r.count), ",".join(r.transports),
+                          safe_text(more(r.snis, r.sni_count)), more(r.servers, r.server_count))
+            Console(width=max(200, Console().width)).print(t)
+        elif fmt == "csv":
+            w = csv.writer(sys.stdout)
+            w.writerow([f.name for f in dataclasses.fields(rows[0].__class__)] if rows else ["kind", "fingerprint", "count"])
+            for r in rows:
+                w.writerow([";".join(v) if isinstance(v, list) else v for v in dataclasses.astuple(r)])
+        else:
+            for r in rows:
+                sys.stdout.write(json.dumps(dataclasses.asdict(r)) + "\n")
+    except BrokenPipeError:
+        os._exit(0)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def audit(
+    inputs: list[Path] = typer.Argument(None, metavar="[FILE_OR_DIR]...", help=INPUTS_HELP),
+    policy_file: Optional[Path] = typer.Option(None, "--policy", "-p", metavar="POLICY.toml",
+                                               help="Policy file: disable, re-rate or tune rules (default: the built-in policy)."),
+    fail_on: Optional[str] = typer.Option(None, "--fail-on", metavar="high|medium|low|never",
+                                          help="Exit 1 when a finding is at least this severe (default: the policy's fail_on, else low)."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv, jsonl, json, parquet or sarif."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write findings to this file instead of stdout (required for parquet)."),
+    list_rules: bool = typer.Option(False, "--list-rules", help="Print the rules of the policy (id, severity, title) and exit."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar, warnings or summary line on stderr."),
+    jobs: Optional[int] = jobs_option(),
+    scheduler: Optional[str] = scheduler_option(),
+    out: Optional[Path] = out_option(),
+    resume: bool = resume_option(),
+) -> None:
+    """Check every TLS connection against a policy; print findings. Exit 0 clean, 1 findings at/above --fail-on, 2 usage or input error."""
+    from .audit import FAIL_ON, FINDING_FORMATS, Auditor, PolicyError, default_policy, failing, load_policy, write_findings
+
+    try:
+        policy = load_policy(policy_file) if policy_file is not None else default_policy()
+    except PolicyError as e:
+        _say("error", str(e))
+        raise typer.Exit(2)
+    if list_rules:
+        for a in policy.rules:
+            typer.echo(f"{a.rule.id:26} {a.severity:7} {a.rule.title}")
+        raise typer.Exit(0)
+    threshold = fail_on or policy.fail_on or "low"
+    if threshold not in FAIL_ON:
+        _say("error", f"unknown --fail-on {threshold!r}; choose one of {', '.join(FAIL_ON)}")
+        raise typer.Exit(2)
+    if fmt not in FINDING_FORMATS:
+        _say("error", f"unknown --format {fmt!r}; choose one of {', '.join(FINDING_FORMATS)}")
+        raise typer.Exit(2)
+    if fmt == "parquet" and output is None:
+        _say("error", "--format parquet needs --output PATH")
+        raise typer.Exit(2)
+    auditor = Auditor(policy)
+    read_ok, failed = run_analysis(inputs, auditor.add, quiet=quiet, options=Options(include_non_tls=False),
+                                   batch=BatchOptions(jobs=jobs, scheduler=scheduler, out=out, resume=resume))
+    if read_ok == 0:
+        raise typer.Exit(2)
+    findings = auditor.sorted_findings()
+    try:
+        write_findings(findings, fmt, str(output) if output else None, policy=policy, version=__version__)
+    except BrokenPipeError:
+        os._exit(0)
+    except OSError as e:
+        _say("error", f"cannot write {output}: {e.strerror or e}")
+        raise typer.Exit(2)
+    for msg in auditor.rule_errors[:20]:
+        _say("warning", msg)
+    gate = failing(findings, threshold)
+    if not quiet:
+        c = auditor.counts()
+        _err.print(f"audit: {auditor.connections} TLS connections in {read_ok} files, {len(findings)} findings "
+                   f"(high {c['high']}, medium {c['medium']}, low {c['low']}); {gate} at or above --fail-on {threshold}",
+                   highlight=False, soft_wrap=True)
+    if failed:
+        raise typer.Exit(2)
+    if gate:
+        raise typer.Exit(1)
+
+
+@app.command()
+def report(
+    inputs: list[Path] = typer.Argument(None, metavar="[FILE_OR_DIR]...", help=INPUTS_HELP),
+    out_dir: Path = typer.Option(Path("reports"), "--out", "-o", metavar="DIR", help="Folder to write into (created if needed)."),
+    max_details: int = typer.Option(2000, "--max-details", min=0,
+                                    help="At most this many connections get a table row and ladder in index.html (failed and weak ones first); the data files always hold all."),
+    tls_only: bool = typer.Option(False, "--tls-only", help="Leave out TCP connections that carried no TLS."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
+    keylog: list[Path] = keylog_option(),
+    key: list[Path] = key_option(),
+    key_password: Optional[str] = key_password_option(),
+) -> None:
+    """Write connections.parquet/.csv/.jsonl, summary.json and a self-contained index.html (charts, table, ladder diagrams)."""
+    from .report.html import ReportCollector, write_report
+
+    collector = ReportCollector(max_details)
+    keys = _key_material(keylog, key, key_password, quiet)
+    opts = Options(include_non_tls=not tls_only, keys=keys, keylog=str(keylog[0]) if keylog else None)
+    read_ok, failed = run_analysis(inputs, collector.add, quiet=quiet, options=opts)
+    _report_unused_keys(keys, quiet)
+    if read_ok == 0:
+        raise typer.Exit(2)
+    shown = [str(p) for p in inputs] if inputs else ["captures/ (bundled)"]
+    try:
+        paths = write_report(collector, out_dir, files_read=read_ok, inputs=shown)
+    except OSError as e:
+        _say("error", f"cannot write {out_dir}: {e.strerror or e}")
+        raise typer.Exit(2)
+    if not quiet:
+        typer.echo(f"{collector.table.rows} connections from {read_ok} capture(s) -> {paths['index.html']}")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ladder(
+    file: Path = typer.Argument(..., metavar="FILE", help="One capture file."),
+    stream: Optional[int] = typer.Option(None, "--stream", "-s", help="TCP stream index (as in the table and Wireshark); default: every connection."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
+) -> None:
+    """Print the handshake of a connection as a ladder: one arrow per message, with frame numbers and ms offsets."""
+    from rich.console import Console
+
+    from .report.ladder import connection_text
+
+    found: list[tuple[int, int, str]] = []
+    seen: list[int] = []
+    console = Console(highlight=False)
+    markup = console.is_terminal
+
+    def take(s: ConnectionSummary) -> None:
+        seen.append(s.stream)
+        if stream is None or s.stream == stream:
+            found.append((s.stream, s.first_frame, connection_text(s, markup=markup)))
+
+    read_ok, failed = run_analysis([file], take, quiet=quiet, options=Options(include_non_tls=True))
+    if read_ok == 0:
+        raise typer.Exit(2)
+    if not found:
+        have = ", ".join(str(n) for n in sorted(seen)[:50]) or "none"
+        _say("error", f"{file}: no stream {stream} (streams: {have})")
+        raise typer.Exit(2)
+    try:
+        for k, (_, _, text) in enumerate(sorted(found)):
+            if k:
+                console.print()
+            if markup:
+                console.print(text, soft_wrap=True)
+            else:
+                sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os._exit(0)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def summary(
+    inputs: list[Path] = typer.Argument(None, metavar="[FILE_OR_DIR]...", help=INPUTS_HELP),
+    tls_only: bool = typer.Option(False, "--tls-only", help="Leave out TCP connections that carried no TLS."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
+    keylog: list[Path] = keylog_option(),
+    key: list[Path] = key_option(),
+    key_password: Optional[str] = key_password_option(),
+) -> None:
+    """Print summary tables: connections per capture, versions, cipher suites, groups, ALPN, resumption, failures, alerts, durations."""
+    from .report.summary import render_summary, summarize
+    from .report.table import TableBuilder
+
+    rows = TableBuilder()
+    keys = _key_material(keylog, key, key_password, quiet)
+    opts = Options(include_non_tls=not tls_only, keys=keys, keylog=str(keylog[0]) if keylog else None)
+    read_ok, failed = run_analysis(inputs, rows.add, quiet=quiet, options=opts)
+    _report_unused_keys(keys, quiet)
+    if read_ok == 0:
+        raise typer.Exit(2)
+    try:
+        render_summary(summarize(rows.table(), files_read=read_ok))
+    except BrokenPipeError:
+        os._exit(0)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def decrypt(
+    inputs: list[Path] = typer.Argument(..., metavar="FILE_OR_DIR...", help=INPUTS_HELP),
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="Folder for the decrypted streams (created; files are mode 0600)."),
+    keylog: list[Path] = keylog_option(),
+    key: list[Path] = key_option(),
+    key_password: Optional[str] = key_password_option(),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
+) -> None:
+    """Write the decrypted application data of every connection: each direction, and a Follow-TLS-Stream text view."""
+    from .decrypt.output import StreamFiles
+
+    keys = _key_material(keylog, key, key_password, quiet)
+    try:
+        out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as e:
+        _say("error", f"cannot create {out}: {e.strerror or e}")
+        raise typer.Exit(2)
+    from .inputs import expand_inputs
+
+    files, _problems = expand_inputs(inputs)
+    streams = StreamFiles(out, [f.name for f in files])
+    rows: list[tuple[str, int, str, int | None, int | None]] = []
+
+    def consume(s: ConnectionSummary) -> None:
+        if s.is_tls:
+            rows.append((s.capture, s.stream, s.decryption or "not_attempted", s.app_bytes_client, s.app_bytes_server))
+
+    opts = Options(include_non_tls=False, keys=keys, keylog=str(keylog[0]) if keylog else None, app_data=streams)
+    read_ok, failed = run_analysis(inputs, consume, quiet=quiet, options=opts)
+    _report_unused_keys(keys, quiet)
+    for capture, stream, status, c2s, s2c in sorted(rows):
+        sizes = f"{c2s} bytes client->server, {s2c} bytes server->client" if c2s is not None else ""
+        typer.echo(f"{capture} stream {stream}: {status} {sizes}".rstrip())
+    typer.echo(f"{len(streams.written)} files written to {out}")
+    if read_ok == 0:
+        raise typer.Exit(2)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("keylog")
+def keylog_command(
+    inputs: list[Path] = typer.Argument(..., metavar="FILE_OR_DIR...", help=INPUTS_HELP),
+    key: list[Path] = key_option(),
+    keylog: list[Path] = keylog_option(),
+    key_password: Optional[str] = key_password_option(),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here (mode 0600) instead of stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
+) -> None:
+    """Print the secrets recovered for every connection as an NSS key log (for Wireshark), without sharing the key."""
+    from .decrypt.output import keylog_lines, open_private
+
+    keys = _key_material(keylog, key, key_password, quiet)
+    if keys is None:
+        _say("error", "give --key (or --keylog) to recover secrets from")
+        raise typer.Exit(2)
+    lines: dict[str, None] = {}
+
+    def collect(s: ConnectionSummary, dec: object) -> None:
+        for line in keylog_lines(dec):  # type: ignore[arg-type]
+            lines[line] = None
+
+    opts = Options(include_non_tls=False, keys=keys, on_connection=collect)
+    read_ok, failed = run_analysis(inputs, lambda s: None, quiet=quiet, options=opts)
+    _report_unused_keys(keys, quiet)
+    text = "".join(f"{line}\n" for line in lines)
+    if output is not None:
+        try:
+            with open_private(output) as f:
+                f.write(text.encode())
+        except OSError as e:
+            _say("error", f"cannot write {output}: {e.strerror or e}")
+            raise typer.Exit(2)
+    else:
+        sys.stdout.write(text)
+    if read_ok == 0:
         raise typer.Exit(2)
     if failed:
         raise typer.Exit(1)

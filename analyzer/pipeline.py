@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from .capture import Capture, CaptureStats, format_address
 from .tcp import Flow, FlowTable, TCPStats
+from .quic.connection import KeyLogSecrets, QUICFlowTable
 from .tls.certs import CertCache
 from .tls.connection import TLSConnection
 from .tls.summary import ConnectionSummary
+
+if TYPE_CHECKING:
+    from .decrypt import AppDataSink, KeyMaterial
 
 
 @dataclass
@@ -26,6 +30,13 @@ class Options:
     keep_payload: bool = False       # decryption needs record bodies after the handshake
     idle_timeout: float = 600.0
     include_non_tls: bool = True     # rows for TCP connections that carried payload but no TLS
+    keys: "KeyMaterial | None" = None  # key logs / RSA keys (analyzer.decrypt): connections with keys are decrypted
+    keylog: str | None = None          # path of the first key log given (read by the QUIC table)
+    use_capture_secrets: bool = True   # also decrypt TLS with the key logs in pcapng Decryption Secrets Blocks
+    # per decrypted TCP connection, (capture name, stream) -> where its application data goes (`decrypt`)
+    app_data: "Callable[[str, int], AppDataSink | None] | None" = None
+    on_connection: "Callable[[ConnectionSummary, object], None] | None" = None  # (summary, Decryptor or None)
+    quic: bool = True                # UDP datagrams -> QUIC connections (rows with transport 'quic')
 
 
 @dataclass
@@ -45,17 +56,25 @@ class FileResult:
 class _Sink:
     """Adapts one TCP flow's callbacks to a TLSConnection."""
 
-    __slots__ = ("tls", "out", "capture")
+    __slots__ = ("tls", "out", "capture", "decryptor", "opts")
 
     def __init__(self, flow: Flow, out: list[tuple[Flow, ConnectionSummary]], certs: CertCache,
-                 opts: Options, capture: str) -> None:
+                 opts: Options, capture: str, keys: "KeyMaterial | None" = None) -> None:
+        self.decryptor = None
+        if keys is not None:
+            from .decrypt import Decryptor
+
+            sink = opts.app_data(capture, flow.stream) if opts.app_data is not None else None
+            self.decryptor = Decryptor(keys, sink)
         self.tls = TLSConnection(
             cert_cache=certs,
             roles_certain=flow.role_source != "port",
             keep_payload=opts.keep_payload,
+            decryptor=self.decryptor,
         )
         self.out = out
         self.capture = capture
+        self.opts = opts
 
     @property
     def wants_payload(self) -> bool:
@@ -79,6 +98,8 @@ class _Sink:
     def on_close(self, flow: Flow, reason: str) -> None:
         s = self.tls.finish(reason)
         fill_identity(s, flow, self.capture)
+        if self.opts.on_connection is not None:
+            self.opts.on_connection(s, self.decryptor)
         self.out.append((flow, s))
 
 
@@ -126,12 +147,19 @@ def analyze_file(
     with Capture(path, name=label) as cap:
         res.format = cap.format
         res.capture = cap.stats
-        table = FlowTable(lambda flow: _Sink(flow, out, certs, opts, label), idle_timeout=opts.idle_timeout)
+        keys = [opts.keys if opts.keys is not None and not opts.keys.empty else None]
+        table = FlowTable(lambda flow: _Sink(flow, out, certs, opts, label, keys[0]), idle_timeout=opts.idle_timeout)
         res.tcp = table.stats
         add = table.add
         stats = cap.stats
+        quic = _quic_table(cap, opts, label, certs) if opts.quic else None
         n = 0
+        secrets = cap.decryption_secrets if opts.use_capture_secrets else []
+        n_secrets = 0
         for seg in cap.segments():
+            if len(secrets) != n_secrets:  # a Decryption Secrets Block was read: its key log applies from here
+                keys[0] = _with_capture_secrets(opts, keys[0], secrets[n_secrets:], label)
+                n_secrets = len(secrets)
             add(seg)
             if out:
                 yield from _drain(out, opts, res)
@@ -140,7 +168,40 @@ def analyze_file(
                 progress(stats.bytes_read)
         table.close_all()
         yield from _drain(out, opts, res)
+        if quic is not None:
+            for s in quic.close_all():
+                if not s.is_tls and not opts.include_non_tls:
+                    continue
+                res.connections += 1
+                yield s
         res.warnings = list(cap.stats.warnings)
+
+
+def _with_capture_secrets(opts: Options, keys: "KeyMaterial | None", blocks: list[tuple[int, bytes]],
+                          label: str) -> "KeyMaterial":
+    """Key material extended with a capture's Decryption Secrets Blocks (TLS key logs)."""
+    from .decrypt import KeyMaterial
+
+    if keys is None:
+        keys = opts.keys if opts.keys is not None else KeyMaterial()
+    keys.add_decryption_secrets(blocks, label)
+    return keys
+
+
+def _quic_table(cap: Capture, opts: Options, label: str, certs: CertCache) -> QUICFlowTable:
+    """A QUIC flow table fed by the capture's UDP datagrams; Handshake keys from a key log / pcapng DSB."""
+    keylog = getattr(opts, "keylog", None)   # set when the user gave a key log (decryption options)
+    texts: list[bytes] = []
+    if isinstance(keylog, (str, os.PathLike)):
+        try:
+            with open(keylog, "rb") as fh:
+                texts.append(fh.read())
+        except OSError:
+            pass
+    secrets = KeyLogSecrets([lambda: texts + [d for _t, d in cap.decryption_secrets]])
+    quic = QUICFlowTable(label, cert_cache=certs, secrets=secrets)
+    cap.on_udp(quic.datagram)
+    return quic
 
 
 def _drain(out: list[tuple[Flow, ConnectionSummary]], opts: Options, res: FileResult) -> Iterator[ConnectionSummary]:

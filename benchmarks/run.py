@@ -22,6 +22,16 @@ Owns the timing protocol and the agreement check:
   carry a ServerHello, which were reordered / retransmitted).
 * A table on stdout and ``OUT/results.json``.
 
+``--decrypt`` times decryption instead: ``python -m analyzer connections FILE --keylog K -f csv
+-o OUT/NAME.decrypt.csv --quiet`` (every record of every connection decrypted and
+authenticated, Finished verified, application bytes counted) against ``tshark -r FILE -o tls.keylog_file:K -o tcp.reassemble_out_of_order:TRUE
+-q -z follow,tls,raw,0`` (tshark decrypts every record of the capture to follow one
+stream), with the key log ``OUT/pool-keylog-{bulk,hs}.txt`` next to the capture (or
+``--keylog``). It prints the ratio, the MB/s of application data we decrypted, our status
+counts, and, from one extra run of ``python -m analyzer decrypt FILE --keylog K --out
+OUT/NAME.decrypted`` (all streams written to disk; its time is shown too), whether
+tshark's decrypted stream 0 equals ours byte for byte.
+
 ``--profile FILE`` runs the analyzer on FILE under cProfile (``python -m cProfile -o
 OUT/NAME.prof -m analyzer connections FILE -f csv -o /dev/null --quiet``) and prints
 the top 25 functions by cumulative and by own (total) time.
@@ -94,6 +104,109 @@ def tshark_cmd(path: Path, tshark: str) -> list[str]:
     for f in TSHARK_FIELDS:
         cmd += ["-e", f]
     return cmd + ["-o", "tcp.reassemble_out_of_order:TRUE"]
+
+
+def keylog_for(path: Path, given: str | None) -> Path | None:
+    """The key log of a benchmark capture: --keylog, else pool-keylog-{bulk,hs}.txt beside it or in OUT."""
+    if given:
+        return Path(given).resolve()
+    kind = "bulk" if path.name.startswith("bulk") else "hs"
+    for d in (path.parent, DEFAULT_OUT):
+        k = d / f"pool-keylog-{kind}.txt"
+        if k.exists():
+            return k
+    return None
+
+
+def _follow_raw(path: Path) -> tuple[str, bytes, bytes]:
+    """(node 0, node-0 bytes, node-1 bytes) of a `-z follow,tls,raw,N` output file."""
+    a, b, node0 = bytearray(), bytearray(), ""
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith("Node 0:"):
+            node0 = line.split(":", 1)[1].strip()
+        elif line.startswith("\t") and line.strip():
+            b += bytes.fromhex(line.strip())
+        elif line and all(c in "0123456789abcdef" for c in line):
+            a += bytes.fromhex(line)
+    return node0, bytes(a), bytes(b)
+
+
+def bench_decrypt(path: Path, args: argparse.Namespace, tshark: str | None) -> dict[str, Any]:
+    out = Path(args.out)
+    stem = path.name.split(".")[0]
+    keylog = keylog_for(path, args.keylog)
+    if keylog is None:
+        raise SystemExit(f"no key log for {path}: give --keylog")
+    dec_dir = out / f"{stem}.decrypted"
+    listing = out / f"{stem}.decrypt.txt"
+    table = out / f"{stem}.decrypt.csv"
+    follow = out / f"{stem}.tshark-follow0.txt"
+    ours = [sys.executable, "-m", "analyzer", "connections", str(path), "--keylog", str(keylog), "-f", "csv",
+            "-o", str(table), "--quiet"]
+    ours_write = [sys.executable, "-m", "analyzer", "decrypt", str(path), "--keylog", str(keylog), "--out", str(dec_dir),
+                  "--quiet"]
+    theirs = [tshark or "tshark", "-r", str(path), "-o", f"tls.keylog_file:{keylog}",
+              "-o", "tcp.reassemble_out_of_order:TRUE", "-q", "-z", "follow,tls,raw,0"]
+    size = path.stat().st_size
+    print(f"== decrypt {path} ({size / 1e6:.1f} MB) with {keylog.name}", file=sys.stderr, flush=True)
+    runs: dict[str, list[Run]] = {"ours": [], "tshark": []}
+    for i in range(args.repeat):
+        r = measure("ours", ours, None, args.timeout)
+        runs["ours"].append(r)
+        print(f"  run {i + 1}/{args.repeat} ours   {r.seconds:8.2f} s  {_fmt(r.peak_mb, '.0f')} MB  rc={r.rc}",
+              file=sys.stderr, flush=True)
+        if tshark:
+            r = measure("tshark", theirs, follow, args.timeout)
+            runs["tshark"].append(r)
+            print(f"  run {i + 1}/{args.repeat} tshark {r.seconds:8.2f} s  {_fmt(r.peak_mb, '.0f')} MB  rc={r.rc}",
+                  file=sys.stderr, flush=True)
+    shutil.rmtree(dec_dir, ignore_errors=True)  # (truncating the last run's files would be timed too)
+    write_run = measure("ours-decrypt-command", ours_write, listing, args.timeout)
+    print(f"  ours decrypt command (all streams written) {write_run.seconds:8.2f} s  rc={write_run.rc}",
+          file=sys.stderr, flush=True)
+    statuses: dict[str, int] = {}
+    app_bytes = 0
+    with table.open(newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get("is_tls") in ("True", "true", "1"):
+                st = row.get("decryption") or ""
+                statuses[st] = statuses.get(st, 0) + 1
+                app_bytes += int(row.get("app_bytes_client") or 0) + int(row.get("app_bytes_server") or 0)
+    agree = None
+    if tshark and follow.exists() and (dec_dir / "stream-0.c2s.bin").exists():
+        node0, a, b = _follow_raw(follow)
+        c2s, s2c = (dec_dir / "stream-0.c2s.bin").read_bytes(), (dec_dir / "stream-0.s2c.bin").read_bytes()
+        agree = (a, b) == (c2s, s2c) or (a, b) == (s2c, c2s)
+    ours_s = _median([r.seconds for r in runs["ours"]])
+    tshark_s = _median([r.seconds for r in runs["tshark"]])
+    return {
+        "file": str(path), "size_bytes": size, "keylog": str(keylog),
+        "ours_seconds": ours_s, "tshark_seconds": tshark_s,
+        "ratio": (tshark_s / ours_s) if ours_s and tshark_s else None,
+        "app_bytes_decrypted": app_bytes,
+        "ours_app_mb_per_s": app_bytes / 1e6 / ours_s if ours_s else None,
+        "ours_capture_mb_per_s": size / 1e6 / ours_s if ours_s else None,
+        "ours_peak_mb": _max([r.peak_mb for r in runs["ours"]]),
+        "tshark_peak_mb": _max([r.peak_mb for r in runs["tshark"]]),
+        "ours_decrypt_command_seconds": write_run.seconds,
+        "statuses": statuses,
+        "stream0_equal_to_tshark": agree,
+        "commands": {"ours": ours, "ours_decrypt_command": ours_write, "tshark": theirs},
+        "runs": [asdict(r) for r in runs["ours"] + runs["tshark"] + [write_run]],
+    }
+
+
+def print_decrypt(results: list[dict[str, Any]]) -> None:
+    for r in results:
+        print(f"{Path(r['file']).name}: {r['size_bytes'] / 1e6:.1f} MB capture, "
+              f"{r['app_bytes_decrypted'] / 1e6:.1f} MB application data decrypted")
+        print(f"  ours   {_fmt(r['ours_seconds'], '.2f')} s ({_fmt(r['ours_app_mb_per_s'], '.1f')} MB/s of application data, "
+              f"{_fmt(r['ours_capture_mb_per_s'], '.1f')} MB/s of capture), peak {_fmt(r['ours_peak_mb'], '.0f')} MB")
+        print(f"  tshark {_fmt(r['tshark_seconds'], '.2f')} s, peak {_fmt(r['tshark_peak_mb'], '.0f')} MB")
+        print(f"  ours `decrypt` command writing every stream to disk: {_fmt(r['ours_decrypt_command_seconds'], '.2f')} s")
+        print(f"  ratio (tshark / ours) {_fmt(r['ratio'], '.2f')}  (target >= 2)"
+              f"{'  MET' if r['ratio'] and r['ratio'] >= 2 else ''}")
+        print(f"  statuses {r['statuses']}; stream 0 identical to tshark's follow: {r['stream0_equal_to_tshark']}")
 
 
 def measure(tool: str, cmd: list[str], stdout_path: Path | None, timeout: float) -> Run:
@@ -501,11 +614,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
     ap.add_argument("--profile", metavar="FILE", help="run the analyzer on FILE under cProfile and print hot spots")
     ap.add_argument("--top", type=int, default=25, help="functions shown per profile listing")
+    ap.add_argument("--decrypt", action="store_true", help="time decryption with the key log (default file: bulk-heavy)")
+    ap.add_argument("--keylog", help="key log for --decrypt (default: pool-keylog-{bulk,hs}.txt)")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.profile:
         return profile(Path(args.profile).resolve(), out, args.top, args.timeout)
+    if args.decrypt:
+        files = [Path(f).resolve() for f in args.files] or [out / "bulk-heavy.pcap"]
+        dresults = [bench_decrypt(f, args, None if args.no_tshark else args.tshark) for f in files]
+        print_decrypt(dresults)
+        (out / "results-decrypt.json").write_text(json.dumps({"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                                              "results": dresults}, indent=1) + "\n")
+        return 0
     files = [Path(f).resolve() for f in args.files] or [out / f for f in DEFAULT_FILES if (out / f).exists()]
     if not files:
         print("no captures: run benchmarks/make_captures.py first, or name files", file=sys.stderr)

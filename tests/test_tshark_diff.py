@@ -70,7 +70,7 @@ TSHARK_WRONG: dict[tuple[str, int, str], str] = {}
 
 @functools.lru_cache(maxsize=None)
 def summaries(path: Path) -> tuple[ConnectionSummary, ...]:
-    return tuple(analyzer.iter_summaries([path]))
+    return tuple(analyzer.iter_summaries([path], capture_secrets=False))  # tshark's view without keys
 
 
 def _norm_ip(a: str) -> str:
@@ -171,7 +171,7 @@ def _first_alert(ladder: list[tuple[int, str, int]]) -> tuple[int, str, str] | N
 
 
 def compare(path: Path) -> Comparison:
-    rows = {s.stream: s for s in summaries(path)}
+    rows = {s.stream: s for s in summaries(path) if s.transport == "tcp"}  # QUIC rows: tests/test_fingerprints.py, test_quic.py
     ports = {s.server_port for s in rows.values() if s.is_tls}
     facts = ts.stream_facts(path, ports)
     diffs: list[Diff] = []

@@ -41,6 +41,18 @@ class Column:
     doc: str
 
 
+def _finished_verified(client: bool | None, server: bool | None) -> str | None:
+    if client is None and server is None:
+        return None
+    if client is False or server is False:
+        if client is False and server is False:
+            return "mismatch_both"
+        return "mismatch_client" if client is False else "mismatch_server"
+    if client and server:
+        return "both"
+    return "client" if client else "server"
+
+
 def _attr(name: str) -> Callable[[ConnectionSummary], Any]:
     return operator.attrgetter(name)
 
@@ -51,8 +63,8 @@ def _c(name: str, typ: str, doc: str, get: Callable[[ConnectionSummary], Any] | 
 
 COLUMNS: list[Column] = [
     _c("capture", _STR, "Capture file name (as given, without folders)."),
-    _c("stream", _INT, "TCP stream index within the capture, numbered like Wireshark's `tcp.stream`."),
-    _c("transport", _STR, "`tcp`."),
+    _c("stream", _INT, "TCP stream index within the capture, numbered like Wireshark's `tcp.stream`; for QUIC rows the UDP conversation index, like `udp.stream`."),
+    _c("transport", _STR, "`tcp` or `quic`."),
     _c("first_frame", _INT, "Frame number of the connection's first packet (Wireshark's `frame.number`)."),
     _c("last_frame", _INT, "Frame number of its last packet."),
     _c("start_time", _TS, "Time of the first packet (UTC).", lambda s: _utc(s.start_time)),
@@ -89,7 +101,7 @@ COLUMNS: list[Column] = [
     _c("hrr_group", _STR, "Group the HelloRetryRequest asked for."),
     _c("resumed", _BOOL, "The handshake resumed an earlier session."),
     _c("resumption", _STR, "`none`, `session_id` (ID echoed, abbreviated handshake), `ticket` (abbreviated after a ticket offer), `psk` (TLS 1.3 pre_shared_key accepted)."),
-    _c("ticket_issued", _BOOL, "Server sent a NewSessionTicket in clear (TLS <= 1.2)."),
+    _c("ticket_issued", _BOOL, "Server sent a NewSessionTicket (in clear in TLS <= 1.2; in TLS 1.3 seen once decrypted)."),
     _c("client_auth", _STR, "`none`, `requested` (CertificateRequest seen), `certificate` (client sent one), `empty` (client sent an empty list)."),
     _c("extended_master_secret", _BOOL, "Server agreed to extended_master_secret."),
     _c("encrypt_then_mac", _BOOL, "Server agreed to encrypt_then_mac."),
@@ -97,6 +109,17 @@ COLUMNS: list[Column] = [
     _c("compression", _INT, "Compression method chosen (0 = none)."),
     _c("renegotiation", _BOOL, "A second handshake was seen on the connection."),
     _c("ocsp_stapled", _BOOL, "Server sent CertificateStatus (OCSP stapling)."),
+    _c("ja3", _STR, "JA3 (MD5) of the ClientHello, GREASE removed, as tshark's `tls.handshake.ja3`; empty for SSLv2-format hellos."),
+    _c("ja3_full", _STR, "The JA3 string (`version,ciphers,extensions,groups,point_formats`)."),
+    _c("ja3s", _STR, "JA3S (MD5) of the ServerHello (`version,cipher,extensions`)."),
+    _c("ja4", _STR, "FoxIO JA4 of the ClientHello (`t` TCP / `q` QUIC prefix)."),
+    _c("ja4_r", _STR, "JA4 raw: sorted cipher and extension lists instead of their hashes."),
+    _c("ja4_o", _STR, "JA4 with ciphers and extensions in wire order (SNI and ALPN kept)."),
+    _c("ja4s", _STR, "FoxIO JA4S of the ServerHello."),
+    _c("ja4x", _LIST, "FoxIO JA4X of each server certificate of the chain, leaf first."),
+    _c("quic_version", _STR, "QUIC version of a QUIC row (`QUICv1`, `QUICv2`, `draft-29` ...)."),
+    _c("quic_packets", _STR, "QUIC packets counted besides Initial/Handshake: `retry=N version_negotiation=N 0rtt=N` (only the non-zero ones).",
+       lambda s: " ".join(f"{k}={v}" for k, v in (("retry", s.quic_retry), ("version_negotiation", s.quic_version_negotiation), ("0rtt", s.quic_0rtt)) if v) or None),
     _c("cert_subject", _STR, "Server leaf certificate subject (RFC 4514).", _leaf("subject")),
     _c("cert_issuer", _STR, "Its issuer.", _leaf("issuer")),
     _c("cert_serial", _STR, "Its serial number (hex).", _leaf("serial")),
@@ -129,6 +152,12 @@ COLUMNS: list[Column] = [
     _c("tcp_gaps", _INT, "Holes in the TCP streams (bytes never captured)."),
     _c("heartbeat_records", _INT, "Heartbeat records seen."),
     _c("early_data_records", _INT, "Client records sent as 0-RTT early data."),
+    _c("decryption", _STR, "Decryption status: `not_attempted` (no key material), `ok`, `no_key`, `dhe_needs_keylog` (only an RSA key for an (EC)DHE or TLS 1.3 connection), `missing_secrets`, `key_mismatch`, `bad_record_mac`, `gap`, `unsupported_cipher`, `unsupported_version`, `no_client_hello`, `no_server_hello`, `handshake_error`; the reason is in `errors`.",
+       lambda s: (s.decryption or "not_attempted") if s.is_tls else None),
+    _c("finished_verified", _STR, "Finished verify_data checked against the transcript: `both`, `client` or `server` (only that one seen), `mismatch_client`, `mismatch_server`, `mismatch_both`; empty when not decrypted.",
+       lambda s: _finished_verified(s.finished_client, s.finished_server)),
+    _c("app_bytes_client", _INT, "Decrypted application data bytes sent by the client (empty when not decrypted)."),
+    _c("app_bytes_server", _INT, "Decrypted application data bytes sent by the server (empty when not decrypted)."),
     _c("errors", _LIST, "What could not be read, with frame numbers."),
 ]
 
@@ -190,6 +219,19 @@ class TableBuilder:
                         intern[t] = t
                     shared = t
                 vals[i] = shared
+        self._rows.append(tuple(vals))
+
+    def add_row(self, row: tuple[Any, ...]) -> None:
+        """Add a finished row (a tuple in `COLUMNS` order, e.g. from a batch worker process)."""
+        intern = self._intern
+        if len(intern) >= MAX_INTERNED:
+            self._rows.append(row)
+            return
+        vals = list(row)
+        for i in _LIST_INDEX:
+            v = vals[i]
+            if v is not None:
+                vals[i] = intern.setdefault(v, v)
         self._rows.append(tuple(vals))
 
     @property

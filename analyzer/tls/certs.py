@@ -8,6 +8,7 @@ yields a `CertInfo` with its hash and the error.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 from collections import OrderedDict
@@ -36,6 +37,7 @@ class CertInfo:
     size: int = 0
     extra: dict = field(default_factory=dict, compare=False, hash=False)
     sha1: str = ""            # SHA-1 of the DER (hex): the "fingerprint" Suricata and many tools print
+    ja4x: str = ""            # FoxIO JA4X (analyzer.tls.fingerprints.ja4x), empty if the DER cannot be walked
 
 
 def _name(n: x509.Name) -> str:
@@ -88,10 +90,13 @@ def _sans(cert: x509.Certificate) -> tuple[str, ...]:
 def _parse(der: bytes, digest: str) -> CertInfo:
     # cryptography decodes fields lazily, so a damaged certificate can fail at any access
     try:
-        return _fields(x509.load_der_x509_certificate(der), der, digest)
+        info = _fields(x509.load_der_x509_certificate(der), der, digest)
     except Exception as e:
-        return CertInfo(sha256=digest, error=f"unparseable certificate: {type(e).__name__}: {e}", size=len(der),
+        info = CertInfo(sha256=digest, error=f"unparseable certificate: {type(e).__name__}: {e}", size=len(der),
                         sha1=hashlib.sha1(der).hexdigest())
+    from .fingerprints import ja4x  # late: fingerprints imports summary, which imports this module
+
+    return dataclasses.replace(info, ja4x=ja4x(der)[0])
 
 
 def _fields(cert: x509.Certificate, der: bytes, digest: str) -> CertInfo:

@@ -17,11 +17,12 @@ record that is not the size of an encrypted alert (2-byte alert + content type +
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import messages as m
 from .buffer import TLSDecodeError
 from .certs import CertCache
+from .fingerprints import fill_fingerprints
 from .registry import (
     AlertLevel,
     ContentType,
@@ -40,6 +41,9 @@ from .registry import (
     version_name,
 )
 from .summary import ConnectionSummary, HandshakeEvent
+
+if TYPE_CHECKING:
+    from ..decrypt.session import Decryptor
 
 MAX_RECORD_LENGTH = 2**14 + 2048        # RFC 5246 6.2.3: the largest legal TLSCiphertext
 MAX_HANDSHAKE_MESSAGE = 1 << 20         # a handshake message larger than this is malformed (hostile input)
@@ -97,18 +101,22 @@ class TLSConnection:
         roles_certain: bool = True,
         keep_payload: bool = False,
         on_handshake: Callable[[int, int, bytes, int, float], None] | None = None,
+        decryptor: "Decryptor | None" = None,
     ) -> None:
         self.summary = ConnectionSummary()
         self._dirs = (_Direction(), _Direction())
         self._certs = cert_cache or CertCache()
         self._roles_certain = roles_certain
-        self._keep_payload = keep_payload
+        self._keep_payload_asked = keep_payload
+        self._keep_payload = keep_payload or decryptor is not None
+        self._decryptor = decryptor         # analyzer.decrypt.Decryptor: keys for this connection, maybe
         self._on_handshake = on_handshake   # hook for later stages (decryption): (dir, type, body, frame, ts)
         self._swap = 0
         self.wants_payload = True
         self._tls13 = False
         self._server_hello_seen = False
         self._client_hello = None
+        self._server_hello: m.ServerHello | None = None
         self._server_flight: set[int] = set()  # handshake types the server sent before its CCS
         self._ch_ts: float | None = None
         self._last_hs_ts: float | None = None
@@ -164,12 +172,32 @@ class TLSConnection:
             e.frame = frame
             self._set_malformed(d, str(e), frame)
 
+    def feed_handshake(self, direction: int, data: bytes, frame: int, ts: float) -> None:
+        """Handshake-message bytes that come without TLS records (QUIC CRYPTO frames, RFC 9001 4.1), in order."""
+        st = self._dirs[direction]
+        if st.dead or not data:
+            return
+        st.seen = True
+        self.summary.is_tls = True
+        st.hs += data
+        try:
+            self._parse_handshake(direction, st, frame, ts)
+        except TLSDecodeError as e:
+            self._set_malformed(direction, str(e), frame)
+
     def gap(self, direction: int, missing: int, frame: int, ts: float) -> None:
         """Bytes of this direction were lost: nothing after the hole is parsed (it would be misparsed)."""
         d = direction ^ self._swap
         st = self._dirs[d]
         self.summary.tcp_gaps += 1
         self._event(d, "gap", frame, ts, missing)
+        if self._decryptor is not None:
+            self._decryptor.gap(d, frame)
+            if self.summary.handshake_complete and self._keep_payload:
+                st.dead = True  # records after the hole cannot be framed, let alone decrypted
+                st.buf.clear()
+                self._sync_decryption()
+                return
         if self.summary.handshake_complete or st.dead:
             return
         if self._gap is None:
@@ -304,6 +332,14 @@ class TLSConnection:
     def _record(self, d: int, st: _Direction, ct: int, body: bytes | None, length: int, frame: int, ts: float) -> None:
         s = self.summary
         s.is_tls = True
+        dec = self._decryptor
+        if dec is not None and body is not None and ct != ContentType.CHANGE_CIPHER_SPEC:
+            out = dec.record(d, ct, body, frame, ts)
+            if out is not None:
+                self._decrypted_record(d, st, ct, out[0], out[1], length, frame, ts)
+                return
+            if not dec.wants_records:
+                self._sync_decryption()
         if ct == ContentType.HANDSHAKE and body is not None:
             if st.encrypted:
                 self._encrypted_handshake(d, st, length, frame, ts)
@@ -313,6 +349,9 @@ class TLSConnection:
         elif ct == ContentType.CHANGE_CIPHER_SPEC:
             self._event(d, "change_cipher_spec", frame, ts, length)
             st.ccs = True
+            if dec is not None:
+                dec.change_cipher_spec(d, frame)
+                self._sync_decryption()
             if not self._tls13:
                 st.encrypted = True
                 if d == _SERVER and self._server_hello_seen and not self.summary.hrr:
@@ -377,8 +416,50 @@ class TLSConnection:
         else:
             self._event(d, "application_data", frame, ts, length)
 
-    def _alert(self, d: int, st: _Direction, body: bytes, length: int, frame: int, ts: float) -> None:
-        if st.encrypted or (self._tls13 and self._server_hello_seen and d == _SERVER):
+    def _decrypted_record(self, d: int, st: _Direction, outer: int, ct: int, data: bytes, length: int,
+                          frame: int, ts: float) -> None:
+        """A record the decryptor opened: parsed like a clear one (handshake, alert) or counted (data)."""
+        s = self.summary
+        if outer == ContentType.APPLICATION_DATA:
+            if d == _CLIENT:
+                s.encrypted_records_client += 1
+            else:
+                s.encrypted_records_server += 1
+        if ct == ContentType.HANDSHAKE:
+            st.enc_records += 1
+            st.hs += data
+            self._parse_handshake(d, st, frame, ts)
+        elif ct == ContentType.ALERT:
+            if s.handshake_complete:
+                for i in range(0, len(data) - 1, 2):
+                    self._event(d, "alert", frame, ts, 2, f"{name_of_level(data[i])} {alert_name(data[i + 1])}")
+            else:
+                self._alert(d, st, data, len(data), frame, ts, decrypted=True)
+        elif ct == ContentType.APPLICATION_DATA:
+            if s.handshake_complete:
+                return
+            if d == _CLIENT and not self._dirs[_SERVER].finished:
+                s.early_data_records += 1
+                self._event(d, "early_data", frame, ts, len(data))
+            else:
+                self._event(d, "application_data", frame, ts, len(data))
+        elif ct == ContentType.HEARTBEAT:
+            s.heartbeat_records += 1
+            self._event(d, "heartbeat", frame, ts, len(data))
+        else:
+            self._event(d, f"record_type_{ct}", frame, ts, len(data))
+
+    def _sync_decryption(self) -> None:
+        """Keep record bodies flowing while this connection may be decrypted; else back to the fast path."""
+        dec = self._decryptor
+        keep = self._keep_payload_asked or (dec is not None and dec.wants_records)
+        if keep != self._keep_payload:
+            self._keep_payload = keep
+            self._update_wants()
+
+    def _alert(self, d: int, st: _Direction, body: bytes, length: int, frame: int, ts: float,
+               decrypted: bool = False) -> None:
+        if not decrypted and (st.encrypted or (self._tls13 and self._server_hello_seen and d == _SERVER)):
             self._encrypted_alert(d, frame, ts)
             return
         if len(body) < 2:
@@ -483,13 +564,15 @@ class TLSConnection:
                     s.alpn = ee.alpn[0]
                 s.server_extensions += [extension_name(x) for x in ee.types()]
             elif t == HandshakeType.CERTIFICATE_VERIFY:
-                m.pull_certificate_verify(body, tls12=s.version_code == 0x0303)
+                m.pull_certificate_verify(body, tls12=s.version_code == 0x0303 or self._tls13)  # TLS 1.3 CV has the algorithm too
             elif t == HandshakeType.HELLO_VERIFY_REQUEST:
                 m.pull_hello_verify_request(body)
             elif t == HandshakeType.COMPRESSED_CERTIFICATE:
                 m.pull_compressed_certificate(body)
             elif t == HandshakeType.KEY_UPDATE:
                 m.pull_key_update(body)
+            elif t == HandshakeType.FINISHED:
+                self._dirs[d].finished = True  # only seen decrypted (or from QUIC CRYPTO frames)
             elif t in (HandshakeType.HELLO_REQUEST, HandshakeType.SERVER_HELLO_DONE, HandshakeType.END_OF_EARLY_DATA):
                 m.pull_empty(body, name)
         except TLSDecodeError as e:
@@ -503,6 +586,11 @@ class TLSConnection:
             self._last_hs_ts = ts
         if self._on_handshake is not None:
             self._on_handshake(d, t, body, frame, ts)
+        if self._decryptor is not None:
+            self._decryptor.handshake(d, t, body, frame, ts, sslv2)
+            self._sync_decryption()
+        if t == HandshakeType.FINISHED:
+            self._check_complete(ts)
 
     def _on_client_hello(self, d: int, ch: m.ClientHello, frame: int, ts: float) -> None:
         s = self.summary
@@ -566,6 +654,7 @@ class TLSConnection:
                 s.renegotiation = True
             return
         self._server_hello_seen = True
+        self._server_hello = sh  # for the JA3S/JA4S fingerprints in finish()
         s.server_hello_frame = frame
         version = sh.version
         s.version_code = version
@@ -669,6 +758,9 @@ class TLSConnection:
         """The summary; `close_reason` is why the flow ended: fin, rst, idle, end, reuse."""
         s = self.summary
         s.close_reason = close_reason
+        if self._decryptor is not None:
+            self._decryptor.finish(s)
+        fill_fingerprints(s, self._client_hello, self._server_hello)
         if self._client_hello is not None or self._server_hello_seen:
             s.is_tls = True
         if self._ch_ts is not None and self._last_hs_ts is not None:

@@ -85,6 +85,23 @@ class ConnectionSummary:
     hrr_group: str | None = None
     ske_signature_algorithm: str | None = None
     ocsp_stapled: bool = False
+    # fingerprints (analyzer.tls.fingerprints; JA4X per certificate of the chain)
+    ja3: str | None = None
+    ja3_full: str | None = None
+    ja3s: str | None = None
+    ja3s_full: str | None = None
+    ja4: str | None = None
+    ja4_r: str | None = None
+    ja4_o: str | None = None
+    ja4_ro: str | None = None
+    ja4s: str | None = None
+    ja4s_r: str | None = None
+    ja4x: list[str] = field(default_factory=list)
+    # QUIC (transport == 'quic'): packets recognised besides Initial/Handshake
+    quic_version: str | None = None
+    quic_retry: int = 0
+    quic_version_negotiation: int = 0
+    quic_0rtt: int = 0
     # certificates
     cert_chain: list[CertInfo] = field(default_factory=list)
     cert_count: int = 0
@@ -113,6 +130,12 @@ class ConnectionSummary:
     heartbeat_records: int = 0
     encrypted_records_client: int = 0
     encrypted_records_server: int = 0
+    # decryption (analyzer.decrypt; None when no key material was given)
+    decryption: str | None = None
+    finished_client: bool | None = None     # client Finished verify_data checked: True ok, False wrong
+    finished_server: bool | None = None
+    app_bytes_client: int | None = None     # decrypted application data bytes, client -> server
+    app_bytes_server: int | None = None
     close_reason: str = ""
     tcp_gaps: int = 0
     events: list[HandshakeEvent] = field(default_factory=list)
