@@ -13,7 +13,13 @@ Columns are documented in README.md and in `analyzer.report.table.COLUMNS`.
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+
+if TYPE_CHECKING:
+    import pandas
+
+    from .decrypt import KeyMaterial
+    from .tls.summary import ConnectionSummary
 
 __version__ = "0.1.0"
 

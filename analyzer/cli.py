@@ -11,7 +11,7 @@ import gc
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
 from rich.console import Console
@@ -21,6 +21,9 @@ from . import __version__
 from .batch import BatchOptions, RowSink, default_jobs
 from .pipeline import Options
 from .tls.summary import ConnectionSummary
+
+if TYPE_CHECKING:
+    from .decrypt import KeyMaterial
 
 app = typer.Typer(
     add_completion=False,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 
 from .capture import Capture, CaptureStats, format_address
 from .tcp import Flow, FlowTable, TCPStats
-from .quic.connection import KeyLogSecrets, QUICFlowTable
+from .quic.connection import QUICFlowTable
 from .tls.certs import CertCache
 from .tls.connection import TLSConnection
 from .tls.summary import ConnectionSummary
@@ -147,19 +147,17 @@ def analyze_file(
     with Capture(path, name=label) as cap:
         res.format = cap.format
         res.capture = cap.stats
-        keys = [opts.keys if opts.keys is not None and not opts.keys.empty else None]
-        table = FlowTable(lambda flow: _Sink(flow, out, certs, opts, label, keys[0]), idle_timeout=opts.idle_timeout)
+        keys = _KeySource(opts, cap, label)
+        table = FlowTable(lambda flow: _Sink(flow, out, certs, opts, label, keys.current), idle_timeout=opts.idle_timeout)
         res.tcp = table.stats
         add = table.add
         stats = cap.stats
-        quic = _quic_table(cap, opts, label, certs) if opts.quic else None
+        quic = _quic_table(cap, label, certs, keys) if opts.quic else None
         n = 0
-        secrets = cap.decryption_secrets if opts.use_capture_secrets else []
-        n_secrets = 0
+        secrets = cap.decryption_secrets
         for seg in cap.segments():
-            if len(secrets) != n_secrets:  # a Decryption Secrets Block was read: its key log applies from here
-                keys[0] = _with_capture_secrets(opts, keys[0], secrets[n_secrets:], label)
-                n_secrets = len(secrets)
+            if len(secrets) != keys.blocks_used:  # a Decryption Secrets Block was read: its key log applies from here
+                keys.sync()
             add(seg)
             if out:
                 yield from _drain(out, opts, res)
@@ -177,29 +175,40 @@ def analyze_file(
         res.warnings = list(cap.stats.warnings)
 
 
-def _with_capture_secrets(opts: Options, keys: "KeyMaterial | None", blocks: list[tuple[int, bytes]],
-                          label: str) -> "KeyMaterial":
-    """Key material extended with a capture's Decryption Secrets Blocks (TLS key logs)."""
-    from .decrypt import KeyMaterial
+class _KeySource:
+    """The key material in force while one capture is read: the user's, plus the
+    capture's own Decryption Secrets Blocks (TLS key logs) from where they appear."""
 
-    if keys is None:
-        keys = opts.keys if opts.keys is not None else KeyMaterial()
-    keys.add_decryption_secrets(blocks, label)
-    return keys
+    def __init__(self, opts: Options, cap: Capture, label: str) -> None:
+        self.current: "KeyMaterial | None" = opts.keys if opts.keys is not None and not opts.keys.empty else None
+        self._opts = opts
+        self._cap = cap
+        self._label = label
+        self.blocks_used = 0
+
+    def sync(self) -> None:
+        if not self._opts.use_capture_secrets:
+            self.blocks_used = len(self._cap.decryption_secrets)
+            return
+        blocks = self._cap.decryption_secrets[self.blocks_used :]
+        if blocks:
+            from .decrypt import KeyMaterial
+
+            if self.current is None:
+                self.current = self._opts.keys if self._opts.keys is not None else KeyMaterial()
+            self.current.add_decryption_secrets(blocks, self._label)
+        self.blocks_used = len(self._cap.decryption_secrets)
+
+    def secret(self, client_random: bytes, label: str) -> bytes | None:
+        """Lookup for QUIC Handshake keys (datagrams arrive while blocks are being read)."""
+        if len(self._cap.decryption_secrets) != self.blocks_used:
+            self.sync()
+        return self.current.secret(client_random, label) if self.current is not None else None
 
 
-def _quic_table(cap: Capture, opts: Options, label: str, certs: CertCache) -> QUICFlowTable:
-    """A QUIC flow table fed by the capture's UDP datagrams; Handshake keys from a key log / pcapng DSB."""
-    keylog = getattr(opts, "keylog", None)   # set when the user gave a key log (decryption options)
-    texts: list[bytes] = []
-    if isinstance(keylog, (str, os.PathLike)):
-        try:
-            with open(keylog, "rb") as fh:
-                texts.append(fh.read())
-        except OSError:
-            pass
-    secrets = KeyLogSecrets([lambda: texts + [d for _t, d in cap.decryption_secrets]])
-    quic = QUICFlowTable(label, cert_cache=certs, secrets=secrets)
+def _quic_table(cap: Capture, label: str, certs: CertCache, keys: _KeySource) -> QUICFlowTable:
+    """A QUIC flow table fed by the capture's UDP datagrams; Handshake keys from the run's key material."""
+    quic = QUICFlowTable(label, cert_cache=certs, secrets=keys.secret)
     cap.on_udp(quic.datagram)
     return quic
 

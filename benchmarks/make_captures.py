@@ -46,7 +46,6 @@ import random
 import ssl
 import struct
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

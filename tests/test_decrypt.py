@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import stat
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import pytest
 
 from analyzer.decrypt import kdf
 from analyzer.decrypt.keys import KeyMaterial, load_key_material
-from analyzer.decrypt.record import BadRecord, TLS13Protection, tls13_protection
+from analyzer.decrypt.record import BadRecord, tls13_protection
 from analyzer.decrypt.session import Decryptor
 from analyzer.decrypt.suites import UnsupportedCipher, suite_params
 from analyzer.pipeline import Options, analyze_file

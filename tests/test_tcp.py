@@ -154,7 +154,7 @@ def test_in_order_handshake_data_and_fin_close() -> None:
         C_ADDR, C_PORT, S_ADDR, S_PORT)
     assert f.role_source == "syn" and f.syn_frame == 1 and f.synack_frame == 2
     assert f.first_frame == 1 and f.stream == 0
-    fin_c, fin_s, last_ack = segs[-3][0], segs[-2][0], segs[-1][0]
+    fin_c, fin_s = segs[-3][0], segs[-2][0]
     assert f.fin_frame == [fin_c, fin_s]
     assert [e for e in r.events if e[0] == "fin"] == [("fin", 0, fin_c), ("fin", 1, fin_s)]
     assert r.closes == ["fin"] and r.events[-1] == ("close", "fin")

@@ -10,7 +10,6 @@ packets beyond the offsets the caller gives it; every failure is a `QUICCryptoEr
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import struct
 from dataclasses import dataclass

@@ -36,7 +36,7 @@ from typing import IO, Any, Iterable, Sequence
 from ..tls.summary import ConnectionSummary
 from . import charts
 from .ladder import LadderStep, render_svg, summary_steps
-from .summary import DECRYPTION_COLUMNS, Outcome, RowView, is_weak_version, outcome, suite_weakness, summarize
+from .summary import DECRYPTION_COLUMNS, RowView, is_weak_version, outcome, suite_weakness, summarize
 from .table import Rows, TableBuilder
 
 DEFAULT_MAX_DETAILS = 2000

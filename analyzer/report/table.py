@@ -11,9 +11,13 @@ from __future__ import annotations
 import datetime as _dt
 import operator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ..tls.summary import ConnectionSummary
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 # Column kinds; the Arrow types they map to are built only when Arrow is needed
 # (CSV/JSON output never imports pyarrow or pandas: they cost ~85 MB and ~0.3 s).

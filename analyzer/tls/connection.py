@@ -26,7 +26,6 @@ from .fingerprints import fill_fingerprints
 from .registry import (
     AlertLevel,
     ContentType,
-    ExtensionType,
     HandshakeType,
     alert_name,
     cipher_suite_info,
@@ -34,7 +33,6 @@ from .registry import (
     extension_name,
     group_name,
     handshake_type_name,
-    is_grease,
     name_of,
     PSK_MODE_NAMES,
     sigalg_name,
