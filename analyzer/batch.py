@@ -125,8 +125,8 @@ def process_file(index: int, path: str, name: str, options: Options | None = Non
         out.error = f"{path}: {e.strerror or e}"
     except Exception as e:  # a bug must cost one file, never the batch
         out.error = f"{path}: internal error: {type(e).__name__}: {e}"
+    out.rows = builder.table().rows  # with an error: the rows read before it (a decompression bomb), else none
     if out.error is None:
-        out.rows = builder.table().rows
         if res.capture is not None:
             out.warnings = [f"{path}: {w}" for w in res.capture.warnings]
     out.seconds = time.perf_counter() - t0
@@ -234,7 +234,7 @@ class Dataset:
 
     def write(self, outcome: FileOutcome) -> None:
         """Write one file's rows (or its error row) atomically, then record it in the manifest."""
-        rows = outcome.rows if outcome.error is None else [error_row(outcome.name, outcome.error)]
+        rows = outcome.rows if outcome.error is None else outcome.rows + [error_row(outcome.name, outcome.error)]
         part: str | None = None
         if rows:
             d = self.root / _partition_dir(outcome.name)
@@ -463,7 +463,7 @@ def run_batch(
         nonlocal next_index
         while next_index in ready:
             out = ready.pop(next_index)
-            if sink is not None and out.error is None:
+            if sink is not None:  # a failed file has no rows, or those read before its error
                 add = sink.add_row
                 for r in out.rows:
                     add(r)

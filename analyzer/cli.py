@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold key material (older typer showed them by default)
     help="Offline TLS handshake analyzer for pcap/pcapng captures.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -167,6 +168,10 @@ def run_analysis(
                 _say("error", f"{f}: {e.strerror or e}")
                 failed += 1
                 continue
+            except Exception as e:  # a bug must cost one file, never the run (no traceback, no locals)
+                _say("error", f"{f}: internal error: {type(e).__name__}: {e}")
+                failed += 1
+                continue
             read_ok += 1
             done += _size(f)
             progress.update(task, completed=done)
@@ -231,6 +236,8 @@ def _key_material(keylog: list[Path], key: list[Path], password: Optional[str], 
     except KeyFileError as e:
         _say("error", str(e))
         raise typer.Exit(2)
+    # outputs may hold what only the keys reveal (TLS 1.3 certificates, decrypted data): owner-only files
+    os.umask(os.umask(0o077) | 0o077)
     if not quiet:
         for p in km.problems:
             _say("warning", p)
@@ -310,10 +317,12 @@ def fingerprints(
                           safe_text(more(r.snis, r.sni_count)), more(r.servers, r.server_count))
             Console(width=max(200, Console().width)).print(t)
         elif fmt == "csv":
+            from .report.writers import csv_safe
+
             w = csv.writer(sys.stdout)
             w.writerow([f.name for f in dataclasses.fields(rows[0].__class__)] if rows else ["kind", "fingerprint", "count"])
             for r in rows:
-                w.writerow([";".join(v) if isinstance(v, list) else v for v in dataclasses.astuple(r)])
+                w.writerow([csv_safe(";".join(v) if isinstance(v, list) else v) for v in dataclasses.astuple(r)])
         else:
             for r in rows:
                 sys.stdout.write(json.dumps(dataclasses.asdict(r)) + "\n")
@@ -524,9 +533,11 @@ def decrypt(
     opts = Options(include_non_tls=False, keys=keys, keylog=str(keylog[0]) if keylog else None, app_data=streams)
     read_ok, failed = run_analysis(inputs, consume, quiet=quiet, options=opts)
     _report_unused_keys(keys, quiet)
+    from .report.writers import neutralise
+
     for capture, stream, status, c2s, s2c in sorted(rows):
         sizes = f"{c2s} bytes client->server, {s2c} bytes server->client" if c2s is not None else ""
-        typer.echo(f"{capture} stream {stream}: {status} {sizes}".rstrip())
+        typer.echo(f"{neutralise(capture)} stream {stream}: {status} {sizes}".rstrip())
     typer.echo(f"{len(streams.written)} files written to {out}")
     if read_ok == 0:
         raise typer.Exit(2)

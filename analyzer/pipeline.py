@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from .capture import Capture, CaptureStats, format_address
+from .capture.reader import MAX_DECOMPRESSED_SIZE
 from .tcp import Flow, FlowTable, TCPStats
 from .quic.connection import QUICFlowTable
 from .tls.certs import CertCache
@@ -37,6 +38,7 @@ class Options:
     app_data: "Callable[[str, int], AppDataSink | None] | None" = None
     on_connection: "Callable[[ConnectionSummary, object], None] | None" = None  # (summary, Decryptor or None)
     quic: bool = True                # UDP datagrams -> QUIC connections (rows with transport 'quic')
+    max_decompressed: int = MAX_DECOMPRESSED_SIZE  # gzip input decompressing to more is an error (a bomb)
 
 
 @dataclass
@@ -95,6 +97,9 @@ class _Sink:
     def on_rst(self, direction: int, frame: int, ts: float) -> None:
         self.tls.rst(direction, frame, ts)
 
+    def on_overlap_conflict(self, direction: int, frame: int, ts: float) -> None:
+        self.tls.overlap_conflict(direction, frame)
+
     def on_close(self, flow: Flow, reason: str) -> None:
         s = self.tls.finish(reason)
         fill_identity(s, flow, self.capture)
@@ -134,8 +139,9 @@ def analyze_file(
 ) -> Iterator[ConnectionSummary]:
     """Yield the summaries of one capture file as its connections finish.
 
-    Raises `CaptureError` only when the file cannot be read at all; damage later
-    in the file ends up in `result.capture.warnings`. `progress(bytes_read)` is
+    Raises `CaptureError` when the file cannot be read at all, and after the last
+    summary when reading stopped at a bound that makes the file an error (a gzip
+    decompression bomb); damage later in the file ends up in `result.capture.warnings`. `progress(bytes_read)` is
     called every 16,384 segments.
     """
     opts = options or Options()
@@ -144,7 +150,7 @@ def analyze_file(
     res = result if result is not None else FileResult(path=path, name=label)
     certs = cert_cache if cert_cache is not None else CertCache()
     out: list[tuple[Flow, ConnectionSummary]] = []
-    with Capture(path, name=label) as cap:
+    with Capture(path, name=label, max_decompressed=opts.max_decompressed) as cap:
         res.format = cap.format
         res.capture = cap.stats
         keys = _KeySource(opts, cap, label)
@@ -152,7 +158,7 @@ def analyze_file(
         res.tcp = table.stats
         add = table.add
         stats = cap.stats
-        quic = _quic_table(cap, label, certs, keys) if opts.quic else None
+        quic = _quic_table(cap, label, certs, keys, opts.idle_timeout) if opts.quic else None
         n = 0
         secrets = cap.decryption_secrets
         for seg in cap.segments():
@@ -161,6 +167,8 @@ def analyze_file(
             add(seg)
             if out:
                 yield from _drain(out, opts, res)
+            if quic is not None and quic.finished:  # QUIC connections closed idle or evicted
+                yield from _drain_quic(quic, opts, res)
             n += 1
             if progress is not None and not n & 0x3FFF:
                 progress(stats.bytes_read)
@@ -173,6 +181,9 @@ def analyze_file(
                 res.connections += 1
                 yield s
         res.warnings = list(cap.stats.warnings)
+        if cap.error is not None:  # a bound that makes the file an error (decompression bomb): after its rows
+            res.error = str(cap.error)
+            raise cap.error
 
 
 class _KeySource:
@@ -206,11 +217,21 @@ class _KeySource:
         return self.current.secret(client_random, label) if self.current is not None else None
 
 
-def _quic_table(cap: Capture, label: str, certs: CertCache, keys: _KeySource) -> QUICFlowTable:
+def _quic_table(cap: Capture, label: str, certs: CertCache, keys: _KeySource,
+                idle_timeout: float = 600.0) -> QUICFlowTable:
     """A QUIC flow table fed by the capture's UDP datagrams; Handshake keys from the run's key material."""
-    quic = QUICFlowTable(label, cert_cache=certs, secrets=keys.secret)
+    quic = QUICFlowTable(label, cert_cache=certs, secrets=keys.secret, idle_timeout=idle_timeout)
     cap.on_udp(quic.datagram)
     return quic
+
+
+def _drain_quic(quic: QUICFlowTable, opts: Options, res: FileResult) -> Iterator[ConnectionSummary]:
+    items, quic.finished = quic.finished, []
+    for s in items:
+        if not s.is_tls and not opts.include_non_tls:
+            continue
+        res.connections += 1
+        yield s
 
 
 def _drain(out: list[tuple[Flow, ConnectionSummary]], opts: Options, res: FileResult) -> Iterator[ConnectionSummary]:

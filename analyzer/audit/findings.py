@@ -118,10 +118,12 @@ def _records(findings: list[Finding]) -> list[dict[str, Any]]:
 
 
 def write_csv(findings: list[Finding], out: IO[str]) -> None:
+    from ..report.writers import csv_safe  # text cells never start a spreadsheet formula
+
     w = csv.writer(out, lineterminator="\n")
     w.writerow(FINDING_FIELDS)
     for f in findings:
-        w.writerow(["" if v is None else v for v in (getattr(f, n) for n in FINDING_FIELDS)])
+        w.writerow(["" if v is None else csv_safe(v) for v in (getattr(f, n) for n in FINDING_FIELDS)])
 
 
 def write_jsonl(findings: list[Finding], out: IO[str]) -> None:

@@ -62,7 +62,10 @@ def _ts(v: Any) -> _dt.datetime | None:
     if isinstance(v, _dt.datetime):
         return v if v.tzinfo else v.replace(tzinfo=_dt.timezone.utc)
     if isinstance(v, (int, float)):
-        return _dt.datetime.fromtimestamp(v, tz=_dt.timezone.utc)
+        try:
+            return _dt.datetime.fromtimestamp(v, tz=_dt.timezone.utc)
+        except (ValueError, OverflowError, OSError):  # out of any calendar's range
+            return None
     try:  # pandas Timestamp and friends
         return _ts(v.to_pydatetime())
     except AttributeError:

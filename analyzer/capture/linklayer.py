@@ -18,7 +18,8 @@ import struct
 from typing import Callable
 from .model import CaptureStats
 
-__all__ = ["FrameDecoder", "FragmentReassembler", "RAW_LINKTYPES", "SUPPORTED_LINKTYPES"]
+__all__ = ["FrameDecoder", "FragmentReassembler", "RAW_LINKTYPES", "SUPPORTED_LINKTYPES", "MAX_PENDING_FRAGMENTS",
+           "FRAGMENT_TIMEOUT", "MAX_DATAGRAM_SIZE", "MAX_TUNNEL_DEPTH"]
 
 # Link types (pcap LINKTYPE_* / DLT_* numbers, as found in pcap headers and pcapng IDBs).
 LT_NULL = 0
@@ -58,6 +59,12 @@ IPV6_NO_NEXT = 59
 
 VXLAN_PORT = 4789
 MAX_TUNNEL_DEPTH = 8
+#: IP datagrams waiting for fragments at once (the oldest is dropped beyond it).
+MAX_PENDING_FRAGMENTS = 256
+#: Seconds of capture time a datagram may wait for its missing fragments.
+FRAGMENT_TIMEOUT = 60.0
+#: Largest reassembled IP datagram (bytes); fragments beyond it drop the datagram.
+MAX_DATAGRAM_SIZE = 65535
 
 _H = struct.Struct(">H").unpack_from
 _HH = struct.Struct(">HH").unpack_from
@@ -93,8 +100,8 @@ class FragmentReassembler:
     Overlapping data: the first fragment to arrive wins.
     """
 
-    def __init__(self, stats: CaptureStats, max_pending: int = 256, timeout: float = 60.0,
-                 max_size: int = 65535) -> None:
+    def __init__(self, stats: CaptureStats, max_pending: int = MAX_PENDING_FRAGMENTS,
+                 timeout: float = FRAGMENT_TIMEOUT, max_size: int = MAX_DATAGRAM_SIZE) -> None:
         self.stats = stats
         self.max_pending = max_pending
         self.timeout = timeout

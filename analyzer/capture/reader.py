@@ -16,6 +16,12 @@ that buffer. A chunk buffer is never written again once filled, and payloads
 are read-only memoryviews into it: cheap to take, and valid for as long as
 they are held.
 
+Hostile input: a record or block whose length is implausible is a warning naming
+the frame, and reading resumes at the next plausible record or block
+(``_pcap_resync``, ``_pcapng_resync``); gzip input is streamed and stops with an
+error past ``max_decompressed`` bytes; interfaces and Decryption Secrets Blocks
+are bounded (see the constants below and README.md "Bounds").
+
 The record loop and the segment decoder are one generator per format: the
 common frame (Ethernet, IPv4 without options, unfragmented, TCP) is decoded
 with a single ``struct`` call right where the record header is read; every
@@ -32,13 +38,26 @@ import struct
 import zlib
 from typing import BinaryIO, Callable, Iterator
 
-from .linklayer import FragmentReassembler, FrameDecoder
+from .linklayer import FRAGMENT_TIMEOUT, MAX_PENDING_FRAGMENTS, FragmentReassembler, FrameDecoder
 from .model import CaptureError, CaptureStats
 
-__all__ = ["Capture", "DEFAULT_CHUNK_SIZE"]
+__all__ = ["Capture", "DEFAULT_CHUNK_SIZE", "MAX_RECORD", "MAX_DECOMPRESSED_SIZE", "MAX_INTERFACES",
+           "MAX_SECRETS_BYTES", "MAX_PLAUSIBLE_FRAME", "MAX_RESYNC_SCAN"]
 
 DEFAULT_CHUNK_SIZE = 2 << 20
 MAX_RECORD = 16 << 20  # larger captured lengths / block lengths are taken as corruption
+#: Bytes a gzip-compressed capture may decompress to; beyond it reading stops with an error
+#: (a decompression bomb), after the connections read so far.
+MAX_DECOMPRESSED_SIZE = 16 << 30
+#: pcapng interfaces (IDBs) kept per section; packets on interfaces past it are malformed.
+MAX_INTERFACES = 65536
+#: Bytes of pcapng Decryption Secrets Blocks kept per capture; further blocks are ignored.
+MAX_SECRETS_BYTES = 64 << 20
+#: A pcap record longer than both this and the file's snaplen is damage (not a frame).
+MAX_PLAUSIBLE_FRAME = 256 << 10
+#: Damaged bytes skipped while looking for the next plausible record or block; beyond it
+#: reading stops (with a warning naming the frame).
+MAX_RESYNC_SCAN = 16 << 20
 
 _PCAP_MAGICS: dict[bytes, tuple[str, int]] = {
     b"\xa1\xb2\xc3\xd4": (">", 1_000_000),
@@ -125,6 +144,85 @@ def _read_min(f: BinaryIO, n: int) -> bytes:
     return b"".join(parts)
 
 
+_DAY = 86400
+
+
+def _pcap_resync(buf: bytes | bytearray, off: int, n: int, hdr: Callable, div: int, limit: int,
+                 ref_sec: int | None, little: bool) -> tuple[int, bool]:
+    """The next plausible pcap record header in ``buf[off:n]``: ``(offset, True)``, or ``(offset, False)``
+    when more data is needed to decide (keep the buffer from ``offset`` on).
+
+    Plausible: a fraction below one second, a captured length within ``limit`` and not above
+    the original length (itself at most MAX_RECORD), and, once a good record was read
+    (``ref_sec``), a time within a day of it; the header that follows it must be plausible
+    too, with a time within a day of the first (a candidate whose follower is not in the
+    buffer yet is undecided). With ``ref_sec``, only offsets whose high 16 bits of seconds
+    fit are tried (found with ``bytes.find``, so skipping is fast).
+    """
+    def ok(p: int, ref: int | None) -> bool:
+        sec, frac, incl, orig = hdr(buf, p)
+        return (frac < div and incl <= limit and incl <= orig <= MAX_RECORD
+                and (ref is None or abs(sec - ref) <= _DAY))
+
+    def candidates() -> Iterator[int]:
+        if ref_sec is None:
+            yield from range(off, n - 15)
+            return
+        rel = 2 if little else 0  # where the high 16 bits of the seconds field are
+        pats = {(((ref_sec + d) >> 16) & 0xFFFF).to_bytes(2, "little" if little else "big")
+                for d in range(-_DAY, _DAY + 1, 1 << 15)}
+        p = off
+        while p + 16 <= n:
+            found = [c for c in (buf.find(pat, p + rel, n) for pat in pats) if c >= 0]
+            if not found:
+                return
+            c = min(found) - rel
+            yield c
+            p = c + 1
+
+    for p in candidates():
+        if p + 16 > n:
+            break
+        if ok(p, ref_sec):
+            sec, _frac, incl, _orig = hdr(buf, p)
+            q = p + 16 + incl
+            if q == n:
+                return p, True          # the last record of the buffer: nothing follows to check
+            if q + 16 > n:
+                return p, False         # its follower is not in the buffer yet
+            if ok(q, sec):
+                return p, True
+    return max(off, n - 15), False
+
+
+def _pcapng_resync(buf: bytes | bytearray, off: int, n: int, big_endian: bool) -> int:
+    """Offset of the next plausible pcapng block in ``buf[off:n]``, or -1 (the last 11 bytes are not tried).
+
+    Plausible: an enhanced or simple packet block whose length is sane and equal to its
+    trailing copy (when the block is in the buffer), or a section header with a byte-order magic.
+    """
+    e = ">" if big_endian else "<"
+    pats = (struct.pack(e + "I", _EPB), struct.pack(e + "I", _SPB), _PCAPNG_MAGIC)
+    p = off
+    while p + 12 <= n:
+        found = [c for c in (buf.find(pat, p, n) for pat in pats) if c >= 0]
+        if not found:
+            return -1
+        c = min(found)
+        if c + 12 > n:
+            return -1
+        if buf[c:c + 4] == _PCAPNG_MAGIC:
+            if buf[c + 8:c + 12] in (_BOM_LE, _BOM_BE):
+                return c
+        else:
+            blen = struct.unpack_from(e + "I", buf, c + 4)[0]
+            if 16 <= blen <= MAX_RECORD and not blen & 3 and (
+                    c + blen > n or struct.unpack_from(e + "I", buf, c + blen - 4)[0] == blen):
+                return c
+        p = c + 1
+    return -1
+
+
 class Capture:
     """One capture file; ``segments()`` streams its TCP segments.
 
@@ -140,8 +238,9 @@ class Capture:
     """
 
     def __init__(self, source: str | os.PathLike | BinaryIO, name: str | None = None, *,
-                 chunk_size: int = DEFAULT_CHUNK_SIZE, max_pending_fragments: int = 256,
-                 fragment_timeout: float = 60.0) -> None:
+                 chunk_size: int = DEFAULT_CHUNK_SIZE, max_pending_fragments: int = MAX_PENDING_FRAGMENTS,
+                 fragment_timeout: float = FRAGMENT_TIMEOUT,
+                 max_decompressed: int = MAX_DECOMPRESSED_SIZE) -> None:
         self.stats = CaptureStats()
         self.decryption_secrets: list[tuple[int, bytes]] = []
         self.first_ts: float | None = None
@@ -156,6 +255,12 @@ class Capture:
         self._head = b""
         self._fh: BinaryIO | None = None
         self._spare: bytearray | None = None  # a chunk buffer to reuse once no view of it is left
+        self._max_unpacked = int(max_decompressed)
+        self._unpacked = 0                     # decompressed bytes read (gzip input)
+        self._secret_bytes = 0
+        #: set when reading stopped at a bound that makes the file an error (decompression bomb);
+        #: the connections read before it are still valid
+        self.error: CaptureError | None = None
         self._decoder = FrameDecoder(self.stats, FragmentReassembler(
             self.stats, max_pending=max_pending_fragments, timeout=fragment_timeout))
         if isinstance(source, (str, os.PathLike)):
@@ -242,6 +347,8 @@ class Capture:
         With ``readinto`` the chunk is read straight into a fresh buffer behind a
         copy of the (short) tail, so a chunk is never copied a second time.
         """
+        if self._over_unpacked():
+            return None
         size = max(self._chunk, need)
         t = len(tail)
         fh = self._fh
@@ -277,8 +384,20 @@ class Capture:
             del out[t + got:]
         return out
 
+    def _over_unpacked(self) -> bool:
+        """Gzip input past ``max_decompressed`` bytes: record the error and stop reading."""
+        if not self._gz or self._unpacked <= self._max_unpacked:
+            return False
+        msg = (f"decompressed size exceeds {self._max_unpacked} bytes after frame {self.stats.frames} "
+               "(decompression bomb?); reading stopped")
+        self.stats.file_truncated = True
+        self.stats.warn(msg)
+        self.error = CaptureError(msg, self.path, self.stats.frames)
+        return True
+
     def _count_read(self, n: int) -> None:
         if self._gz:
+            self._unpacked += n
             try:
                 self.stats.bytes_read = self._raw.tell()
             except (OSError, AttributeError, ValueError):
@@ -352,6 +471,11 @@ class Capture:
         lt = self.linktype
         # captured length from which a frame can take the inline path (never, when raw)
         minlen = _ETH4TCP_MIN if lt == 1 and not raw else MAX_RECORD + 1
+        # a longer record is damage: look for the next plausible one (see _pcap_resync)
+        snap = self.snaplen
+        limit = max(snap, MAX_PLAUSIBLE_FRAME) if 0 < snap < MAX_RECORD else MAX_RECORD
+        resync = False
+        skipped = 0
         buf: bytes | bytearray = self._head
         self._head = b""
         mv = memoryview(buf).toreadonly()
@@ -370,14 +494,34 @@ class Capture:
                         self.first_ts = sec + frac / div
                         first = False
                 while off + 16 <= n:
+                    if resync:
+                        p, found = _pcap_resync(buf, off, n, hdr, div, limit, None if ts is None else int(ts),
+                                                self._endian == "<")
+                        if not found:
+                            skipped += p - off
+                            off = p
+                            if skipped > MAX_RESYNC_SCAN:
+                                stats.warn(f"frame {frame + 1}: no plausible record in {skipped} bytes, stopping")
+                                return
+                            break
+                        skipped += p - off
+                        off = p
+                        resync = False
+                        stats.warn(f"frame {frame + 1}: resumed after skipping {skipped} damaged bytes "
+                                   "(frame numbers from here on may differ from other tools)")
+                        continue
                     sec, frac, incl, orig = hdr(buf, off)
+                    if incl > limit:
+                        stats.malformed += 1
+                        stats.warn(f"frame {frame + 1}: implausible captured length {incl}; "
+                                   "looking for the next record")
+                        resync = True
+                        skipped = 1
+                        off += 1
+                        continue
                     start = off + 16
                     end = start + incl
                     if end > n:
-                        if incl > MAX_RECORD:
-                            stats.malformed += 1
-                            stats.warn(f"frame {frame + 1}: implausible captured length {incl}, stopping")
-                            return
                         break
                     frame += 1
                     ts = sec + frac / div
@@ -401,10 +545,12 @@ class Capture:
                     if seg is not None:
                         yield seg
                 stats.frames = frame
-                need = 16 + hdr(buf, off)[2] - (n - off) if off + 16 <= n else 16
+                need = 16 + hdr(buf, off)[2] - (n - off) if off + 16 <= n and not resync else 16
                 nbuf = self._refill(mv[off:], need)
                 if nbuf is None:
-                    if off < n:
+                    if resync:
+                        self._truncated(frame + 1, f"no plausible record in the last {skipped + n - off} bytes")
+                    elif off < n:
                         self._truncated(frame + 1, f"record cut off ({n - off} bytes left)")
                     return
                 if type(buf) is bytearray:
@@ -448,9 +594,26 @@ class Capture:
         # interface: (linktype, ts divisor, ts offset seconds, snaplen)
         ifaces: list[tuple[int, int, int, int]] = []
         bhdr, epbh, u32, pb, idb, opt, i64 = _NG["<"]
+        resync = False   # after damage: looking for the next plausible block (see _pcapng_resync)
+        skipped = 0
         try:
             while True:
                 while off + 12 <= n:
+                    if resync:
+                        p = _pcapng_resync(buf, off, n, bhdr is _NG[">"][0])
+                        if p < 0:
+                            skipped += max(0, n - 11 - off)
+                            off = max(off, n - 11)
+                            if skipped > MAX_RESYNC_SCAN:
+                                warn(f"frame {frame + 1}: no plausible block in {skipped} bytes, stopping")
+                                return
+                            break
+                        skipped += p - off
+                        off = p
+                        resync = False
+                        warn(f"frame {frame + 1}: resumed after skipping {skipped} damaged bytes "
+                             "(frame numbers from here on may differ from other tools)")
+                        continue
                     if off + 28 <= n:
                         btype, blen, iface, tsh, tsl, cap, orig = epbh(buf, off)
                     else:
@@ -460,15 +623,19 @@ class Capture:
                         # fields are not read: blen < 32 is reported, else end > n)
                         if blen < 12 or blen & 3 or blen > MAX_RECORD:
                             stats.malformed += 1
-                            warn(f"bad pcapng block length {blen} (type {btype:#x}) after frame {frame}, stopping")
-                            return
+                            warn(f"frame {frame + 1}: bad pcapng block length {blen} (type {btype:#x}); "
+                                 "looking for the next block")
+                            resync, skipped, off = True, 1, off + 1
+                            continue
                         end = off + blen
                         if end > n:
                             break
                         if u32(buf, end - 4)[0] != blen:
                             stats.malformed += 1
-                            warn(f"pcapng block lengths disagree (type {btype:#x}) after frame {frame}, stopping")
-                            return
+                            warn(f"frame {frame + 1}: pcapng block lengths disagree (type {btype:#x}); "
+                                 "looking for the next block")
+                            resync, skipped, off = True, 1, off + 1
+                            continue
                         frame += 1
                         if blen < 32:
                             stats.malformed += 1
@@ -523,15 +690,19 @@ class Capture:
                         btype, blen = bhdr(buf, off)
                     if blen < 12 or blen & 3 or blen > MAX_RECORD:
                         stats.malformed += 1
-                        warn(f"bad pcapng block length {blen} (type {btype:#x}) after frame {frame}, stopping")
-                        return
+                        warn(f"frame {frame + 1}: bad pcapng block length {blen} (type {btype:#x}); "
+                             "looking for the next block")
+                        resync, skipped, off = True, 1, off + 1
+                        continue
                     end = off + blen
                     if end > n:
                         break
                     if u32(buf, end - 4)[0] != blen:
                         stats.malformed += 1
-                        warn(f"pcapng block lengths disagree (type {btype:#x}) after frame {frame}, stopping")
-                        return
+                        warn(f"frame {frame + 1}: pcapng block lengths disagree (type {btype:#x}); "
+                             "looking for the next block")
+                        resync, skipped, off = True, 1, off + 1
+                        continue
                     if btype == _SPB:
                         frame += 1
                         if blen < 16 or not ifaces:
@@ -588,6 +759,11 @@ class Capture:
                                 if seg is not None:
                                     yield seg
                                 continue
+                    elif btype == _IDB and len(ifaces) >= MAX_INTERFACES:
+                        if len(ifaces) == MAX_INTERFACES:
+                            ifaces.append((-1, 1_000_000, 0, 0))  # stands for every ignored interface
+                            stats.malformed += 1
+                            warn(f"more than {MAX_INTERFACES} interfaces after frame {frame}; the rest are ignored")
                     elif btype == _IDB:
                         if blen < 20:
                             stats.malformed += 1
@@ -629,21 +805,26 @@ class Capture:
                     elif btype == _DSB:
                         if blen >= 20:
                             stype, slen = struct.unpack_from(">II" if bhdr is _NG[">"][0] else "<II", buf, off + 8)
-                            if 20 + slen <= blen:
+                            if 20 + slen <= blen and self._secret_bytes + slen > MAX_SECRETS_BYTES:
+                                warn(f"decryption secrets beyond {MAX_SECRETS_BYTES} bytes after frame {frame}; ignored")
+                            elif 20 + slen <= blen:
+                                self._secret_bytes += slen
                                 self.decryption_secrets.append((stype, bytes(buf[off + 16:off + 16 + slen])))
                             else:
                                 stats.malformed += 1
                                 warn(f"decryption secrets block length {slen} beyond its block")
                     off = end
                 stats.frames = frame
-                if off + 12 <= n:
+                if off + 12 <= n and not resync:
                     need = bhdr(buf, off)[1] if buf[off:off + 4] != _PCAPNG_MAGIC else 0
                     need = max(12, min(need, MAX_RECORD) - (n - off))
                 else:
                     need = 12
                 nbuf = self._refill(mv[off:], need)
                 if nbuf is None:
-                    if off < n:
+                    if resync:
+                        self._truncated(frame + 1, f"no plausible block in the last {skipped + n - off} bytes")
+                    elif off < n:
                         kind = _U32LE(buf, off)[0] if off + 4 <= n else None
                         if kind is not None and bhdr is _NG[">"][0]:
                             kind = struct.unpack_from(">I", buf, off)[0]

@@ -35,6 +35,7 @@ LABELS: dict[str, tuple[int, tuple[int, ...]]] = {
 TLS_KEYLOG_DSB = 0x544C534B   # pcapng Decryption Secrets Block type: NSS key log text
 MAX_SESSIONS = 100_000        # remembered master secrets (oldest dropped first)
 MAX_PROBLEMS = 200
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 class KeyFileError(Exception):
@@ -98,7 +99,10 @@ class KeyMaterial:
         label = parts[0]
         spec = LABELS.get(label)
         if spec is None:
-            return f"unknown label {label[:40]!r}"
+            # a line that starts with a secret (a mangled or shifted line) must not echo it
+            if len(label) > 40 or not label.replace("_", "").isalnum() or all(c in _HEX for c in label):
+                return "unknown label (not shown: it may be key material)"
+            return f"unknown label {label!r}"
         if len(parts) != 3:
             return f"{label} line has {len(parts)} fields (expected 3)"
         try:

@@ -36,7 +36,7 @@ _SIDE = ("client", "server")
 _CT_APPLICATION_DATA = 23
 _MAX_ERRORS = 8
 _DHE = ("DHE", "ECDHE", "DH", "ECDH", "DHE_PSK", "ECDHE_PSK")
-_MAX_TRANSCRIPT = 1 << 22
+MAX_TRANSCRIPT = 1 << 22              # handshake transcript bytes kept per handshake; beyond: handshake_error
 
 
 class AppDataSink(Protocol):
@@ -252,8 +252,8 @@ class Decryptor:
         return kdf.digest(name, t)
 
     def _add(self, raw: bytes) -> None:
-        if len(self._transcript) + len(raw) > _MAX_TRANSCRIPT:
-            raise TLSDecodeError(f"handshake transcript larger than {_MAX_TRANSCRIPT} bytes")
+        if len(self._transcript) + len(raw) > MAX_TRANSCRIPT:
+            raise TLSDecodeError(f"handshake transcript larger than {MAX_TRANSCRIPT} bytes")
         self._transcript += raw
 
     def _handshake(self, d: int, t: int, body: bytes, raw: bytes, frame: int, sslv2: bool) -> None:

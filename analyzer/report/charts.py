@@ -168,7 +168,10 @@ def _span_text(seconds: float) -> str:
 
 
 def _utc(ts: float, span: float) -> str:
-    d = _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc)
+    try:
+        d = _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc)
+    except (ValueError, OverflowError, OSError):  # a time no calendar holds (hostile capture)
+        return f"{ts:.0f} s"
     if span < 1:
         return d.strftime("%H:%M:%S.%f")[:-3]
     if span < 86400:

@@ -38,19 +38,17 @@ from . import charts
 from .ladder import LadderStep, render_svg, summary_steps
 from .summary import DECRYPTION_COLUMNS, RowView, is_weak_version, outcome, suite_weakness, summarize
 from .table import Rows, TableBuilder
+from .writers import neutralise
 
 DEFAULT_MAX_DETAILS = 2000
 TOP_SUITES = 10
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
 
 def h(value: Any) -> str:
     """HTML-escape any value (quotes too); None is empty; control characters become \\xNN."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     text = value if isinstance(value, str) else str(value)
-    return _esc(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text), quote=True)
+    return _esc(neutralise(text), quote=True)
 
 
 # --------------------------------------------------------------------------- collecting

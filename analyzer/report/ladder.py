@@ -13,12 +13,12 @@ here: XML-escaped in SVG, control characters shown as `\\xNN` in text.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from html import escape as _xml
 from typing import Iterable, Sequence
 
 from ..tls.summary import ConnectionSummary, HandshakeEvent
+from .writers import neutralise as _clean
 
 CLIENT, SERVER = 0, 1
 
@@ -58,13 +58,6 @@ _NAMES = {
     "http_connect": "HTTP CONNECT",
     "http_connect_response": "HTTP response",
 }
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _clean(text: str) -> str:
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
 
 def message_name(kind: str) -> str:
     """Display name of an event kind: 'server_key_exchange' -> 'ServerKeyExchange'."""

@@ -283,6 +283,9 @@ def outcome(v: RowView, r: Sequence[Any], steps: Sequence[LadderStep] | None = N
         return Outcome("failed", "no response", "Handshake failed: the server never answered the ClientHello.")
     if kind == "timeout":
         return Outcome("failed", "timeout", f"Handshake failed: the connection went idle mid-handshake{at}.")
+    if kind == "evicted":
+        return Outcome("incomplete", "not followed", "Incomplete: too many connections were live at once; "
+                       "this one, idle the longest, was not followed further.")
     if kind == "truncated":
         return Outcome("incomplete", "capture ended", "Incomplete: the capture ended in the middle of the handshake.")
     if kind == "gap":

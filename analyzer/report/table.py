@@ -25,9 +25,14 @@ _STR, _INT, _BOOL, _FLOAT, _TS, _LIST = "string", "int", "bool", "float", "time"
 
 
 def _utc(ts: float | None) -> _dt.datetime | None:
+    """Seconds since the epoch as a UTC datetime; None when there is none or it is out of range
+    (a damaged or hostile capture can claim the year 50,000)."""
     if ts is None:
         return None
-    return _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc)
+    try:
+        return _dt.datetime.fromtimestamp(ts, tz=_dt.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _leaf(attr: str) -> Callable[[ConnectionSummary], Any]:
@@ -141,7 +146,7 @@ COLUMNS: list[Column] = [
     _c("client_cert_subject", _STR, "Client certificate subject, when one was sent in clear.",
        lambda s: s.client_cert_chain[0].subject if s.client_cert_chain else None),
     _c("handshake_complete", _BOOL, "Both Finished messages were exchanged (TLS 1.3 without keys: both sides sent their encrypted final flights)."),
-    _c("failure", _STR, "Why the handshake did not complete: `alert`, `reset`, `close`, `no_response`, `timeout`, `truncated`, `gap`, `not_tls`, `no_client_hello`, `malformed: ...`; empty when complete."),
+    _c("failure", _STR, "Why the handshake did not complete: `alert`, `reset`, `close`, `no_response`, `timeout`, `evicted`, `truncated`, `gap`, `not_tls`, `no_client_hello`, `malformed: ...`; empty when complete."),
     _c("failure_frame", _INT, "Frame number where the failure showed."),
     _c("alert", _STR, "First fatal alert (else first alert) before completion, RFC name; `encrypted_alert` when it was encrypted."),
     _c("alert_sender", _STR, "`client` or `server`."),
@@ -150,7 +155,7 @@ COLUMNS: list[Column] = [
     _c("round_trips", _INT, "Round trips the completed handshake took (flights // 2)."),
     _c("client_hello_frame", _INT, "Frame in which the ClientHello completed."),
     _c("server_hello_frame", _INT, "Frame in which the ServerHello completed."),
-    _c("close_reason", _STR, "How the TCP flow ended: `fin`, `rst`, `idle`, `end` (capture over), `reuse` (port reused)."),
+    _c("close_reason", _STR, "How the TCP flow ended: `fin`, `rst`, `idle`, `end` (capture over), `reuse` (port reused), `evicted` (too many live flows)."),
     _c("bytes_client", _INT, "TCP payload bytes sent by the client (as on the wire, retransmissions included)."),
     _c("bytes_server", _INT, "TCP payload bytes sent by the server."),
     _c("tcp_gaps", _INT, "Holes in the TCP streams (bytes never captured)."),

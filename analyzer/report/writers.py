@@ -3,8 +3,11 @@
 Owns how a table leaves the program. Lists stay lists in JSON and Parquet and
 are `;`-joined in CSV; times are ISO 8601 UTC in text formats. Strings from the
 wire are made safe for terminals (control characters and escape sequences shown
-as `\\xNN`, rich markup escaped). CSV and JSON are written row by row from the
-compact row store; only Parquet needs Arrow.
+as `\\xNN`, bidi and zero-width format characters as `\\uNNNN`, rich markup
+escaped) and for spreadsheets (a CSV text cell starting with `=`, `+`, `-`, `@`,
+tab or carriage return gets a leading `'`, so it is data, never a formula). CSV
+and JSON are written row by row from the compact row store; only Parquet needs
+Arrow.
 """
 
 from __future__ import annotations
@@ -25,16 +28,39 @@ from .table import COLUMNS, Rows
 
 FORMATS = ("table", "csv", "jsonl", "json", "parquet")
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# C0/C1 control characters (ESC and CSI start ANSI sequences) and the Unicode format
+# characters that reorder, hide or break text on a terminal: zero-width, bidi embeddings,
+# overrides and isolates, line/paragraph separators, word joiners, the BOM.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
+# Spreadsheets run a cell starting with these as a formula (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _char_escape(m: "re.Match[str]") -> str:
+    c = ord(m.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def neutralise(text: str) -> str:
+    """Control and format characters of a wire string shown as `\\xNN` / `\\uNNNN` (nothing else changes)."""
+    return _CONTROL.sub(_char_escape, text)
 
 
 def safe_text(value: Any) -> str:
     """A wire string made harmless for a terminal: control characters become `\\xNN`, markup is escaped."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
-    text = str(value)
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return escape(text)
+    return escape(neutralise(str(value)))
+
+
+def csv_safe(value: Any) -> Any:
+    """A CSV cell that no spreadsheet runs: text starting with = + - @ tab or CR gets a leading `'`.
+
+    Only strings change; numbers (negative ones too) stay numbers.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _json_default(v: Any) -> Any:
@@ -67,10 +93,10 @@ def _csv_cell(v: Any) -> Any:
     if v is None:
         return ""
     if isinstance(v, tuple):
-        return ";".join(str(x) for x in v)
+        return csv_safe(";".join(str(x) for x in v))
     if isinstance(v, _dt.datetime):
         return v.isoformat()
-    return v
+    return csv_safe(v)
 
 
 def write_csv(rows: Rows, out: IO[str]) -> None:
@@ -157,5 +183,5 @@ def write(rows: Rows, fmt: str, output: str | None, console: Console | None = No
         writer(rows, sys.stdout)
 
 
-__all__ = ["FORMATS", "COLUMNS", "safe_text", "write", "write_csv", "write_json", "write_jsonl", "write_parquet",
+__all__ = ["FORMATS", "COLUMNS", "csv_safe", "neutralise", "safe_text", "write", "write_csv", "write_json", "write_jsonl", "write_parquet",
            "render_table"]

@@ -15,8 +15,10 @@ and its output is a set of callbacks on a per-connection :class:`StreamSink`,
 created lazily by ``sink_factory(flow)`` at the flow's first payload byte.
 
 Memory depends on live flows only: flows without payload hold no buffers and
-no sink, out-of-order buffers are capped per direction (``max_buffer``), and
-closed conversations leave only a bounded tombstone (key -> stream number).
+no sink, out-of-order buffers are capped per direction (``max_buffer`` bytes and
+``max_segments`` pieces), live flows are capped (``max_flows``: the longest idle
+are evicted), and closed conversations leave only a bounded tombstone (key ->
+stream number).
 
 Behaviour worth knowing:
 
@@ -31,7 +33,7 @@ Behaviour worth knowing:
   a direction and never acknowledged cannot be detected.
 * Once a sink's ``wants_payload`` reads False the flow stays on the counting
   fast path for good.
-* Every closed flow except at ``close_all`` (reasons fin, rst, idle, reuse) is
+* Every closed flow except at ``close_all`` (reasons fin, rst, idle, reuse, evicted) is
   tombstoned: later non-SYN segments on its 4-tuple are ``late_segments``,
   also after an idle eviction (Wireshark would keep them in the old stream; we
   neither give them a new stream nor reassemble them).
@@ -49,7 +51,8 @@ from typing import Any, Callable, Protocol
 
 __all__ = [
     "FIN", "SYN", "RST", "PSH", "ACK", "URG",
-    "MAX_BUFFER_PER_DIRECTION", "MAX_TOMBSTONES", "DEFAULT_IDLE_TIMEOUT", "MAX_SEQ_JUMP",
+    "MAX_BUFFER_PER_DIRECTION", "MAX_OUT_OF_ORDER_SEGMENTS", "MAX_LIVE_FLOWS", "MAX_TOMBSTONES",
+    "DEFAULT_IDLE_TIMEOUT", "MAX_SEQ_JUMP",
     "CLOSE_REASONS", "TCPError", "TCPStats", "StreamSink", "Flow", "FlowTable", "Segment",
 ]
 
@@ -63,6 +66,12 @@ URG = 0x20
 
 #: Out-of-order bytes buffered per direction before the hole is declared a gap.
 MAX_BUFFER_PER_DIRECTION = 4 * 1024 * 1024
+#: Out-of-order pieces buffered per direction (tiny segments cost far more than their
+#: bytes); beyond it the hole is declared a gap, as for the byte cap.
+MAX_OUT_OF_ORDER_SEGMENTS = 8192
+#: Live (not yet closed) flows; beyond it the flows idle the longest are closed with
+#: reason 'evicted' (a SYN flood cannot exhaust memory).
+MAX_LIVE_FLOWS = 100_000
 #: Closed conversations remembered (key -> stream number), oldest dropped first.
 MAX_TOMBSTONES = 65536
 #: Seconds of capture time without a packet after which a flow is evicted.
@@ -72,7 +81,7 @@ DEFAULT_IDLE_TIMEOUT = 600.0
 MAX_SEQ_JUMP = 1 << 30
 
 #: Reasons given to ``StreamSink.on_close``.
-CLOSE_REASONS = ("fin", "rst", "idle", "end", "reuse")
+CLOSE_REASONS = ("fin", "rst", "idle", "end", "reuse", "evicted")
 
 _MASK = 0xFFFFFFFF
 _HALF = 1 << 31
@@ -113,6 +122,7 @@ class TCPStats:
     overlap_conflicts: int = 0
     gaps: int = 0
     evicted_idle: int = 0
+    evicted_capacity: int = 0
     late_segments: int = 0
     buffer_overflows: int = 0
     keepalives: int = 0
@@ -137,6 +147,9 @@ class StreamSink(Protocol):
     def on_rst(self, direction: int, frame: int, ts: float) -> None: ...
 
     def on_close(self, flow: "Flow", reason: str) -> None: ...
+
+    # Optional: ``on_overlap_conflict(direction, frame, ts)`` is called, when the sink has
+    # it, for a retransmission whose bytes differ from the buffered first copy (kept).
 
 
 class _Half:
@@ -333,12 +346,16 @@ class FlowTable:
                  idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
                  max_buffer: int = MAX_BUFFER_PER_DIRECTION,
                  max_tombstones: int = MAX_TOMBSTONES,
+                 max_segments: int = MAX_OUT_OF_ORDER_SEGMENTS,
+                 max_flows: int = MAX_LIVE_FLOWS,
                  on_new_flow: Callable[[Flow], None] | None = None) -> None:
         self._factory = sink_factory
         self._on_new_flow = on_new_flow
         self.idle_timeout = float(idle_timeout)
         self.max_buffer = int(max_buffer)
         self.max_tombstones = int(max_tombstones)
+        self.max_segments = max(1, int(max_segments))
+        self.max_flows = max(1, int(max_flows))
         self._flows: dict[tuple[bytes, int, bytes, int], Flow] = {}
         self._flow_get = self._flows.get  # the dict is never replaced, only cleared
         self._tombs: OrderedDict[tuple[bytes, int, bytes, int], int] = OrderedDict()
@@ -544,6 +561,8 @@ class FlowTable:
                 src_is_client, role = True, "syn"
         else:
             src_is_client, role = _dst_is_server(sport, dport), "port"
+        if len(self._flows) >= self.max_flows:
+            self._evict_for_room()
         f = Flow(self._next_stream, key, fl if src_is_client else fl ^ 1, frame, ts, role)
         self._next_stream += 1
         self._flows[key] = f
@@ -724,7 +743,12 @@ class FlowTable:
                 pieces.append([cut, e, None, frame, ts])
         buf = h.buf
         if buf:
+            conflicts = st.overlap_conflicts
             pieces = self._trim_against(buf, pieces)
+            if st.overlap_conflicts != conflicts:
+                hook = getattr(f.sink, "on_overlap_conflict", None)
+                if hook is not None:
+                    hook(h.d, frame, ts)
             if not pieces:
                 st.retransmissions += 1
                 return
@@ -735,9 +759,9 @@ class FlowTable:
             if p[2] is not None:
                 h.buffered += p[1] - p[0]
         self._drain(f, h)
-        if h.buffered > self.max_buffer:
+        if h.buffered > self.max_buffer or len(buf) > self.max_segments:
             st.buffer_overflows += 1
-            while h.buffered > self.max_buffer and buf:
+            while (h.buffered > self.max_buffer or len(buf) > self.max_segments) and buf:
                 self._gap_to(f, h, buf[0][0], frame, ts)
                 self._drain(f, h)
 
@@ -923,6 +947,49 @@ class FlowTable:
                         heapq.heappush(keys, nb)
                     else:
                         nl.append(f)
+        if self._wheel_dead < 0:
+            self._wheel_dead = 0
+
+    def _evict_for_room(self) -> None:
+        """``max_flows`` flows are live: close the longest idle ones (reason 'evicted').
+
+        Evicts a batch (1/64 of the cap) at once, oldest wheel bucket first, so the
+        cost per new flow stays constant even when a flood fills a single second.
+        """
+        target = self.max_flows - max(1, self.max_flows // 64)
+        keys = self._wheel_keys
+        wheel = self._wheel
+        flows = self._flows
+        while len(flows) > target and keys:
+            b = heapq.heappop(keys)
+            lst = wheel.pop(b, None)
+            if not lst:
+                continue
+            for i, f in enumerate(lst):
+                if len(flows) <= target:
+                    rest = lst[i:]
+                    old = wheel.get(b)
+                    if old is None:
+                        wheel[b] = rest
+                        heapq.heappush(keys, b)
+                    else:
+                        old.extend(rest)
+                    break
+                if f._mode == _M_CLOSED:
+                    self._wheel_dead -= 1
+                    continue
+                nb = int(f.last_ts)
+                if nb > b:  # active since it was queued: file it under its last second
+                    nl = wheel.get(nb)
+                    if nl is None:
+                        wheel[nb] = [f]
+                        heapq.heappush(keys, nb)
+                    else:
+                        nl.append(f)
+                    continue
+                self._st.evicted_capacity += 1
+                self._close(f, "evicted", f.last_frame, f.last_ts)
+                self._wheel_dead -= 1
         if self._wheel_dead < 0:
             self._wheel_dead = 0
 

@@ -52,10 +52,13 @@ MAX_HTTP_HEAD = 16384                   # an HTTP CONNECT request/answer head lo
 
 _NAME_CACHE: dict[tuple[object, tuple[int, ...]], list[str]] = {}
 _NAME_CACHE_SIZE = 4096
+NAME_CACHE_MAX_LIST = 256               # longer code lists are named without the cache (hostile hellos)
 
 
 def _names(fn: Callable[[int], str], codes: list[int]) -> list[str]:
     """Codes -> names; clients repeat their offers, so whole lists are cached (a copy is returned)."""
+    if len(codes) > NAME_CACHE_MAX_LIST:
+        return [fn(c) for c in codes]
     key = (fn, tuple(codes))
     names = _NAME_CACHE.get(key)
     if names is None:
@@ -129,6 +132,7 @@ class TLSConnection:
         self._suite_kx = ""
         self._tunnel = False                    # the client opened an HTTP CONNECT tunnel
         self._http_head = [False, False]        # an HTTP head still to skip, per direction
+        self._conflict = [False, False]         # an overlapping retransmission with different bytes was reported
 
     # -- input -------------------------------------------------------------
 
@@ -209,6 +213,14 @@ class TLSConnection:
     def internal_error(self, direction: int, exc: BaseException, frame: int) -> None:
         """Record an unexpected exception from our own parser as a malformed-input failure on this connection."""
         self._set_malformed(direction ^ self._swap, f"internal error {type(exc).__name__}: {exc}", frame)
+
+    def overlap_conflict(self, direction: int, frame: int) -> None:
+        """TCP saw a retransmission whose bytes differ from the first copy (which was kept): say so, once per side."""
+        d = direction ^ self._swap
+        if not self._conflict[d]:
+            self._conflict[d] = True
+            self._error(f"{_SIDE[d]} stream: retransmitted bytes differ from the first copy in frame {frame} "
+                        "(the first copy was used)")
 
     def fin(self, direction: int, frame: int, ts: float) -> None:
         d = direction ^ self._swap
@@ -296,6 +308,8 @@ class TLSConnection:
             st.records += 1
             self.summary.record_version = version_name(0x0002)
             self._handshake_message(d, HandshakeType.CLIENT_HELLO, body, frame, ts, sslv2=True)
+            if st.dead:  # a malformed SSLv2 hello: the buffer is already cleared
+                return
         while n - pos >= 5:
             ct = buf[pos]
             version = (buf[pos + 1] << 8) | buf[pos + 2]
@@ -753,7 +767,7 @@ class TLSConnection:
     # -- result ------------------------------------------------------------
 
     def finish(self, close_reason: str = "end") -> ConnectionSummary:
-        """The summary; `close_reason` is why the flow ended: fin, rst, idle, end, reuse."""
+        """The summary; `close_reason` is why the flow ended: fin, rst, idle, end, reuse, evicted."""
         s = self.summary
         s.close_reason = close_reason
         if self._decryptor is not None:
@@ -791,6 +805,9 @@ class TLSConnection:
         elif self._fin[0] is not None or self._fin[1] is not None:
             s.failure = "close"
             s.failure_frame = min(f for f in self._fin if f is not None)
+        elif close_reason == "evicted":  # not followed further: how it went on is unknown
+            s.failure = "evicted"
+            self._error("not followed to its end: too many connections were live at once and this one was idle the longest")
         elif not self._dirs[_SERVER].seen:
             s.failure = "no_response"
         elif close_reason == "idle":

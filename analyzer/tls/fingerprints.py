@@ -306,7 +306,8 @@ def fill_fingerprints(s: ConnectionSummary, ch: ClientHello | None, sh: ServerHe
             got = (j3, ja4(ch, s.transport))
             if len(_CH_CACHE) >= _CACHE_SIZE:
                 _CH_CACHE.clear()
-            _CH_CACHE[key] = got
+            if sum(len(k) for k in key[3:9]) <= CACHE_MAX_ITEMS:
+                _CH_CACHE[key] = got
         (s.ja3_full, s.ja3), f = got
         s.ja4, s.ja4_r, s.ja4_o, s.ja4_ro = f.ja4, f.ja4_r, f.ja4_o, f.ja4_ro
     if sh is not None:
@@ -318,7 +319,8 @@ def fill_fingerprints(s: ConnectionSummary, ch: ClientHello | None, sh: ServerHe
             sgot = (ja3s(sh), ja4s(sh, s.transport))
             if len(_SH_CACHE) >= _CACHE_SIZE:
                 _SH_CACHE.clear()
-            _SH_CACHE[skey] = sgot
+            if len(skey[4]) <= CACHE_MAX_ITEMS:
+                _SH_CACHE[skey] = sgot
         (s.ja3s_full, s.ja3s), (s.ja4s, s.ja4s_r) = sgot
     if s.cert_chain:
         s.ja4x = [c.ja4x for c in s.cert_chain]
@@ -327,6 +329,7 @@ def fill_fingerprints(s: ConnectionSummary, ch: ClientHello | None, sh: ServerHe
 # Hellos of one client/server software repeat across thousands of connections: the
 # fingerprints of a hello shape (everything they depend on) are computed once.
 _CACHE_SIZE = 4096
+CACHE_MAX_ITEMS = 512   # hellos with more list items than this (hostile) are fingerprinted without the cache
 _CH_CACHE: dict[tuple, tuple] = {}
 _SH_CACHE: dict[tuple, tuple] = {}
 
@@ -337,6 +340,7 @@ _SH_CACHE: dict[tuple, tuple] = {}
 
 FINGERPRINT_KINDS = ("ja4", "ja3", "ja4s", "ja3s", "ja4x")
 MAX_EXAMPLES = 5   # SNIs / servers listed per fingerprint (the counts cover all)
+MAX_DISTINCT_COUNTED = 1000   # distinct SNIs / servers counted per fingerprint (the count stops there)
 
 
 @dataclass
@@ -356,7 +360,7 @@ class FingerprintTally:
 
     Memory is bounded by the number of distinct fingerprints: per fingerprint at
     most MAX_EXAMPLES SNIs and servers are kept, plus their distinct counts up to
-    1,000 each.
+    MAX_DISTINCT_COUNTED each.
     """
 
     def __init__(self, kinds: tuple[str, ...] = FINGERPRINT_KINDS) -> None:
@@ -378,7 +382,7 @@ class FingerprintTally:
                 it[0] += 1
                 it[1].add(s.transport)
                 for d, val in ((it[2], s.sni), (it[3], server)):
-                    if val and len(d) < 1000:
+                    if val and len(d) < MAX_DISTINCT_COUNTED:
                         d[val] = d.get(val, 0) + 1
 
     def rows(self) -> list[FingerprintRow]:

@@ -33,6 +33,7 @@ MAX_EXTENSIONS = 1024          # extensions kept per message; more are counted, 
 MAX_LIST_ITEMS = 4096          # items kept per decoded vector (suites, groups, ALPN ...)
 MAX_CERTIFICATES = 64          # certificates kept per Certificate message
 MAX_NAME_LENGTH = 1024         # SNI / ALPN strings longer than this are cut
+MAX_EXTENSION_ERRORS = 16      # undecodable extensions described per message; more are not
 
 
 def _text(raw: bytes) -> str:
@@ -238,7 +239,8 @@ def pull_extensions(buf: Buffer, *, server: bool = False, hrr: bool = False) -> 
                 if not sub.eof():
                     raise TLSDecodeError(f"{sub.remaining()} trailing bytes")
             except TLSDecodeError as e:
-                ext.errors.append(f"extension {ext_type}: {e.message}")
+                if len(ext.errors) < MAX_EXTENSION_ERRORS:
+                    ext.errors.append(f"extension {ext_type}: {e.message}")
         else:
             flag = _FLAGS.get(ext_type)
             if flag is not None:

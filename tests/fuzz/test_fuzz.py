@@ -1,0 +1,329 @@
+"""Fuzzing with real captures mutated at the capture, TCP, TLS and QUIC layers (hypothesis).
+
+Each test draws a capture from the corpus (bundled and shared captures, see
+fuzz_support.py), mutates it at one layer, runs the whole pipeline (with the
+bundled key log and server key in about half the runs, so decryption is fuzzed
+too) and every writer on the result, and checks that nothing raised and every
+summary stays within the documented bounds.
+
+- capture layer: the file's bytes: length fields of pcap records and pcapng blocks
+  set to boundary values, byte flips (header-heavy), truncation, insertion,
+  deletion, duplication, and gzip (whole or cut off);
+- TCP layer: the segment tuples re-encoded as a raw-IP pcap after drops,
+  duplicates, reordering, sequence/ack jumps, flag changes, snaplen cuts,
+  inflated lengths, overlapping retransmissions with different bytes, and
+  splitting into tiny segments;
+- TLS layer: TCP payloads with record/handshake headers and length fields set to
+  boundary values, byte flips, insertions and deletions;
+- QUIC layer: the UDP datagrams of QUIC captures with header flips, truncation,
+  duplication, reordering and junk datagrams.
+
+CI runs FUZZ_EXAMPLES (default 100) examples per test; README.md "Fuzzing" gives
+the longer run by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fuzz_support import (
+    corpus,
+    decoded,
+    examples,
+    gzipped,
+    key_material,
+    record_fields,
+    run_bytes,
+    segments_pcap,
+)
+
+CORPUS = corpus()
+N = examples()
+SETTINGS = settings(max_examples=N, deadline=None, derandomize=False,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                           HealthCheck.data_too_large])
+
+BOUNDARY32 = (0, 1, 11, 12, 16, 28, 32, 0xFFFF, 0x10000, (16 << 20), (16 << 20) + 1, 0x7FFFFFFF,
+              0x80000000, 0xFFFFFFFC, 0xFFFFFFFF)
+BOUNDARY8 = (0x00, 0x01, 0x03, 0x14, 0x15, 0x16, 0x17, 0x18, 0x7F, 0x80, 0xFE, 0xFF)
+
+pytestmark = pytest.mark.skipif(not CORPUS, reason="no captures to fuzz")
+
+byte_value = st.one_of(st.sampled_from(BOUNDARY8), st.integers(0, 255))
+index = st.integers(0, 1 << 30)
+
+
+# --------------------------------------------------------------------------- capture layer
+
+capture_op = st.one_of(
+    st.tuples(st.just("field"), index, st.sampled_from(BOUNDARY32), st.booleans()),
+    st.tuples(st.just("flip"), index, st.booleans(), byte_value),
+    st.tuples(st.just("truncate"), index),
+    st.tuples(st.just("insert"), index, st.binary(min_size=1, max_size=64)),
+    st.tuples(st.just("delete"), index, st.integers(1, 64)),
+    st.tuples(st.just("duplicate"), index, st.integers(1, 512)),
+)
+
+
+def mutate_capture(data: bytes, ops: list[tuple]) -> bytes:
+    b = bytearray(data)
+    for op in ops:
+        if not b:
+            break
+        kind = op[0]
+        if kind == "field":
+            fields = record_fields(bytes(b))
+            if fields:
+                off, size = fields[op[1] % len(fields)]
+                v = op[2] & ((1 << (8 * size)) - 1)
+                b[off:off + size] = v.to_bytes(size, "little" if op[3] else "big")
+        elif kind == "flip":
+            pos = op[1] % min(len(b), 128) if op[2] else op[1] % len(b)
+            b[pos] = op[3]
+        elif kind == "truncate":
+            del b[op[1] % len(b):]
+        elif kind == "insert":
+            pos = op[1] % (len(b) + 1)
+            b[pos:pos] = op[2]
+        elif kind == "delete":
+            pos = op[1] % len(b)
+            del b[pos:pos + op[2]]
+        elif kind == "duplicate":
+            pos = op[1] % len(b)
+            b[pos:pos] = b[pos:pos + op[2]]
+    return bytes(b)
+
+
+@SETTINGS
+@given(which=st.integers(0, max(0, len(CORPUS) - 1)), ops=st.lists(capture_op, min_size=1, max_size=4),
+       wrap=st.sampled_from(("plain", "plain", "plain", "gzip", "gzip-cut")), decrypt=st.booleans(),
+       html=st.integers(0, 15))
+def test_capture_layer(tmp_path: Path, which: int, ops: list[tuple], wrap: str, decrypt: bool, html: int) -> None:
+    data = mutate_capture(CORPUS[which][1], ops)
+    if wrap != "plain":
+        data = gzipped(data)
+        if wrap == "gzip-cut":
+            data = data[: max(10, len(data) * 2 // 3)]
+    run_bytes(data, tmp_path / ("in.pcap.gz" if wrap != "plain" else "in.pcap"),
+              keys=key_material() if decrypt else None, html_dir=tmp_path / "html" if html == 0 else None)
+
+
+# --------------------------------------------------------------------------- TCP layer
+
+FLAG_VALUES = (0x02, 0x12, 0x01, 0x11, 0x04, 0x14, 0x10, 0x18, 0x00, 0x1FF, 0x03, 0x06)
+SEQ_DELTAS = (-1, 1, -1460, 1460, 1 << 31, (1 << 30) + 1, -(1 << 30), 0xFFFFFFFF)
+
+tcp_op = st.one_of(
+    st.tuples(st.just("drop"), index),
+    st.tuples(st.just("duplicate"), index, index),
+    st.tuples(st.just("swap"), index, index),
+    st.tuples(st.just("seq"), index, st.one_of(st.sampled_from(SEQ_DELTAS), st.integers(-70000, 70000))),
+    st.tuples(st.just("ack"), index, st.sampled_from(SEQ_DELTAS)),
+    st.tuples(st.just("flags"), index, st.sampled_from(FLAG_VALUES)),
+    st.tuples(st.just("cut"), index, st.integers(0, 64)),
+    st.tuples(st.just("plen"), index, st.sampled_from((0, 1, 1460, 65495, 70000))),
+    st.tuples(st.just("overlap"), index, st.integers(0, 200), st.integers(1, 300), byte_value),
+    st.tuples(st.just("split"), index, st.sampled_from((1, 1, 2, 3, 7))),
+    st.tuples(st.just("port"), index, st.integers(0, 65535)),
+)
+
+
+def mutate_segments(segs: list, ops: list[tuple]) -> list:
+    segs = list(segs)
+    for op in ops:
+        if not segs:
+            break
+        i = op[1] % len(segs)
+        fr, ts, src, sport, dst, dport, seq, ack, flags, payload, plen = segs[i]
+        kind = op[0]
+        if kind == "drop":
+            del segs[i]
+        elif kind == "duplicate":
+            segs.insert(op[2] % (len(segs) + 1), segs[i])
+        elif kind == "swap":
+            j = op[2] % len(segs)
+            segs[i], segs[j] = segs[j], segs[i]
+        elif kind == "seq":
+            segs[i] = (fr, ts, src, sport, dst, dport, (seq + op[2]) & 0xFFFFFFFF, ack, flags, payload, plen)
+        elif kind == "ack":
+            segs[i] = (fr, ts, src, sport, dst, dport, seq, (ack + op[2]) & 0xFFFFFFFF, flags | 0x10, payload, plen)
+        elif kind == "flags":
+            segs[i] = (fr, ts, src, sport, dst, dport, seq, ack, op[2], payload, plen)
+        elif kind == "cut":  # snaplen cut: fewer bytes captured than the IP header declares
+            segs[i] = (fr, ts, src, sport, dst, dport, seq, ack, flags, payload[: op[2]], plen)
+        elif kind == "plen":
+            segs[i] = (fr, ts, src, sport, dst, dport, seq, ack, flags, payload, op[2])
+        elif kind == "overlap" and payload:  # a retransmission overlapping with different bytes
+            shift = op[2] % len(payload)
+            body = bytearray(payload[shift:shift + op[3]])
+            if body:
+                body[len(body) // 2] ^= op[4] or 0x5A
+            segs.insert(i + 1, (fr, ts, src, sport, dst, dport, (seq + shift) & 0xFFFFFFFF, ack, flags,
+                                bytes(body), len(body)))
+        elif kind == "split" and payload and len(payload) == plen:
+            size = op[2]
+            pieces = [(fr, ts, src, sport, dst, dport, (seq + k) & 0xFFFFFFFF, ack, flags,
+                       payload[k:k + size], len(payload[k:k + size])) for k in range(0, min(len(payload), 600), size)]
+            rest = payload[600:]
+            if rest:
+                pieces.append((fr, ts, src, sport, dst, dport, (seq + 600) & 0xFFFFFFFF, ack, flags, rest, len(rest)))
+            segs[i:i + 1] = pieces
+        elif kind == "port":
+            segs[i] = (fr, ts, src, op[2], dst, dport, seq, ack, flags, payload, plen)
+    return segs
+
+
+def _with_tcp(n: int) -> list[int]:
+    return [i for i in range(n) if decoded(i)[0]]
+
+
+TCP_FILES = _with_tcp(len(CORPUS))
+
+
+@SETTINGS
+@given(which=st.integers(0, max(0, len(TCP_FILES) - 1)), ops=st.lists(tcp_op, min_size=1, max_size=6),
+       decrypt=st.booleans())
+def test_tcp_layer(tmp_path: Path, which: int, ops: list[tuple], decrypt: bool) -> None:
+    segs, _udp, _dsb = decoded(TCP_FILES[which])
+    data = segments_pcap(mutate_segments(list(segs), ops))
+    run_bytes(data, tmp_path / "in.pcap", keys=key_material() if decrypt else None)
+
+
+# --------------------------------------------------------------------------- TLS layer
+
+RECORD_LENGTHS = (0, 1, 2, 3, 4, 5, 0x3FFF, 0x4000, 0x4001, 0x4800, 0x4801, 0xFFFF)
+HS_LENGTHS = (0, 1, 2, 4, 0x3FFF, 0x10000, 1 << 20, (1 << 20) + 1, 0xFFFFFF)
+
+tls_op = st.one_of(
+    st.tuples(st.just("record_length"), index, index, st.sampled_from(RECORD_LENGTHS), st.integers(-2, 2)),
+    st.tuples(st.just("handshake_length"), index, index, st.sampled_from(HS_LENGTHS), st.integers(-2, 2)),
+    st.tuples(st.just("header_byte"), index, index, st.integers(0, 9), byte_value),
+    st.tuples(st.just("flip"), index, index, byte_value),
+    st.tuples(st.just("insert"), index, index, st.binary(min_size=1, max_size=16)),
+    st.tuples(st.just("delete"), index, index, st.integers(1, 16)),
+)
+
+
+def _record_starts(payload: bytes) -> list[int]:
+    """Offsets in a payload that look like a TLS record header (content type, major version 3)."""
+    return [k for k in range(len(payload) - 4) if 20 <= payload[k] <= 24 and payload[k + 1] == 3 and payload[k + 2] <= 4]
+
+
+def mutate_tls(segs: list, ops: list[tuple]) -> list:
+    segs = list(segs)
+    with_payload = [i for i, s in enumerate(segs) if s[9]]
+    for op in ops:
+        if not with_payload:
+            break
+        i = with_payload[op[1] % len(with_payload)]
+        fr, ts, src, sport, dst, dport, seq, ack, flags, payload, plen = segs[i]
+        if not payload:  # emptied by an earlier deletion
+            continue
+        b = bytearray(payload)
+        starts = _record_starts(payload) or [0]
+        r = starts[op[2] % len(starts)]
+        kind = op[0]
+        if kind == "record_length" and r + 5 <= len(b):
+            b[r + 3:r + 5] = max(0, min(0xFFFF, op[3] + op[4])).to_bytes(2, "big")
+        elif kind == "handshake_length" and r + 9 <= len(b):
+            b[r + 6:r + 9] = max(0, min(0xFFFFFF, op[3] + op[4])).to_bytes(3, "big")
+        elif kind == "header_byte" and r + op[3] < len(b):
+            b[r + op[3]] = op[4]
+        elif kind == "flip":
+            b[op[2] % len(b)] = op[3]
+        elif kind == "insert":
+            pos = op[2] % (len(b) + 1)
+            b[pos:pos] = op[3]
+        elif kind == "delete":
+            pos = op[2] % len(b)
+            del b[pos:pos + op[3]]
+        segs[i] = (fr, ts, src, sport, dst, dport, seq, ack, flags, bytes(b), len(b))
+        # bytes inserted or deleted move the rest of this direction's stream with them
+        delta = len(b) - len(payload)
+        if delta:
+            for j in range(i + 1, len(segs)):
+                s = segs[j]
+                if (s[2], s[3], s[4], s[5]) == (src, sport, dst, dport):
+                    segs[j] = s[:6] + ((s[6] + delta) & 0xFFFFFFFF,) + s[7:]
+    return segs
+
+
+@SETTINGS
+@given(which=st.integers(0, max(0, len(TCP_FILES) - 1)), ops=st.lists(tls_op, min_size=1, max_size=5),
+       decrypt=st.booleans(), split=st.booleans())
+def test_tls_layer(tmp_path: Path, which: int, ops: list[tuple], decrypt: bool, split: bool) -> None:
+    segs, _udp, _dsb = decoded(TCP_FILES[which])
+    segs = mutate_tls(list(segs), ops)
+    if split:  # the first payload of each direction in 1-byte segments as well
+        segs = mutate_segments(segs, [("split", i, 1) for i in range(3)])
+    run_bytes(segments_pcap(segs), tmp_path / "in.pcap", keys=key_material() if decrypt else None)
+
+
+# --------------------------------------------------------------------------- QUIC layer
+
+QUIC_FILES = [i for i in range(len(CORPUS)) if any(len(d[6]) >= 1200 and d[6][0] & 0x80 for d in decoded(i)[1])]
+
+quic_op = st.one_of(
+    st.tuples(st.just("flip"), index, st.integers(0, 63), byte_value),
+    st.tuples(st.just("flip_any"), index, index, byte_value),
+    st.tuples(st.just("truncate"), index, st.integers(0, 1400)),
+    st.tuples(st.just("duplicate"), index, index),
+    st.tuples(st.just("swap"), index, index),
+    st.tuples(st.just("drop"), index),
+    st.tuples(st.just("junk"), index, st.binary(min_size=1, max_size=80)),
+)
+
+
+def mutate_datagrams(dgs: list, ops: list[tuple]) -> list:
+    dgs = list(dgs)
+    for op in ops:
+        if not dgs:
+            break
+        i = op[1] % len(dgs)
+        fr, ts, src, sport, dst, dport, payload = dgs[i]
+        kind = op[0]
+        b = bytearray(payload)
+        if kind == "flip" and b:
+            b[op[2] % len(b)] = op[3]
+        elif kind == "flip_any" and b:
+            b[op[2] % len(b)] = op[3]
+        elif kind == "truncate":
+            del b[op[2]:]
+        elif kind == "duplicate":
+            dgs.insert(op[2] % (len(dgs) + 1), dgs[i])
+            continue
+        elif kind == "swap":
+            j = op[2] % len(dgs)
+            dgs[i], dgs[j] = dgs[j], dgs[i]
+            continue
+        elif kind == "drop":
+            del dgs[i]
+            continue
+        elif kind == "junk":
+            b = bytearray(b"\xc0\x00\x00\x00\x01" + op[2])
+        dgs[i] = (fr, ts, src, sport, dst, dport, bytes(b))
+    return dgs
+
+
+@pytest.mark.skipif(not QUIC_FILES, reason="no QUIC captures in the corpus")
+@SETTINGS
+@given(which=st.integers(0, max(0, len(QUIC_FILES) - 1)), ops=st.lists(quic_op, min_size=1, max_size=6),
+       decrypt=st.booleans())
+def test_quic_layer(tmp_path: Path, which: int, ops: list[tuple], decrypt: bool) -> None:
+    segs, udp, dsb = decoded(QUIC_FILES[which])
+    keys = key_material() if decrypt else None
+    if keys is not None:  # the capture's own Decryption Secrets Blocks (lost in re-encoding) come as key material
+        keys.add_decryption_secrets(list(dsb), "fuzz")
+    data = segments_pcap(segs, mutate_datagrams(list(udp), ops))
+    run_bytes(data, tmp_path / "in.pcap", keys=keys)
+
+
+def test_corpus_covers_every_layer() -> None:
+    """The fuzz corpus holds real captures with TCP (TLS) and with QUIC."""
+    assert len(CORPUS) >= 20
+    assert len(TCP_FILES) >= 15
+    assert QUIC_FILES
