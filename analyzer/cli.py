@@ -289,43 +289,19 @@ def fingerprints(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
 ) -> None:
     """Distinct JA3/JA3S/JA4/JA4S/JA4X fingerprints with their counts, SNIs and servers."""
-    import csv
-    import dataclasses
-    import json
-
+    from .report.writers import FINGERPRINT_FORMATS, write_fingerprints
     from .tls.fingerprints import FINGERPRINT_KINDS, FingerprintTally
 
     bad = [k for k in kind if k not in FINGERPRINT_KINDS]
-    if bad or fmt not in ("table", "csv", "jsonl"):
-        _say("error", f"--kind takes {', '.join(FINGERPRINT_KINDS)}; --format takes table, csv, jsonl")
+    if bad or fmt not in FINGERPRINT_FORMATS:
+        _say("error", f"--kind takes {', '.join(FINGERPRINT_KINDS)}; --format takes {', '.join(FINGERPRINT_FORMATS)}")
         raise typer.Exit(2)
     tally = FingerprintTally(tuple(kind) or FINGERPRINT_KINDS)
     read_ok, failed = run_analysis(inputs, tally.add, quiet=quiet, options=Options(include_non_tls=False))
     if read_ok == 0:
         raise typer.Exit(2)
-    rows = tally.rows()
     try:
-        if fmt == "table":
-            from rich.table import Table
-
-            from .report.writers import safe_text
-
-            t = Table("kind", "fingerprint", "count", "transport", "SNIs", "servers")
-            for r in rows:
-                more = lambda shown, n: "; ".join(shown) + (f" (+{n - len(shown)})" if n > len(shown) else "")
-                t.add_row(r.kind, r.fingerprint, str(r.count), ",".join(r.transports),
-                          safe_text(more(r.snis, r.sni_count)), more(r.servers, r.server_count))
-            Console(width=max(200, Console().width)).print(t)
-        elif fmt == "csv":
-            from .report.writers import csv_safe
-
-            w = csv.writer(sys.stdout)
-            w.writerow([f.name for f in dataclasses.fields(rows[0].__class__)] if rows else ["kind", "fingerprint", "count"])
-            for r in rows:
-                w.writerow([csv_safe(";".join(v) if isinstance(v, list) else v) for v in dataclasses.astuple(r)])
-        else:
-            for r in rows:
-                sys.stdout.write(json.dumps(dataclasses.asdict(r)) + "\n")
+        write_fingerprints(tally.rows(), fmt)
     except BrokenPipeError:
         os._exit(0)
     if failed:

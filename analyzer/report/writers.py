@@ -92,7 +92,7 @@ def write_json(rows: Rows, out: IO[str]) -> None:
 def _csv_cell(v: Any) -> Any:
     if v is None:
         return ""
-    if isinstance(v, tuple):
+    if isinstance(v, (tuple, list)):
         return csv_safe(";".join(str(x) for x in v))
     if isinstance(v, _dt.datetime):
         return v.isoformat()
@@ -159,6 +159,33 @@ def render_table(rows: Rows, console: Console | None = None, title: str | None =
             f"{ms:.1f}" if ms is not None else "",
         )
     console.print(t)
+
+
+FINGERPRINT_FORMATS = ("table", "csv", "jsonl")
+
+
+def write_fingerprints(rows: list[Any], fmt: str, out: IO[str] | None = None) -> None:
+    """The `fingerprints` command's table (`FingerprintRow` dataclasses) as table, csv or jsonl."""
+    import dataclasses
+
+    from ..tls.fingerprints import FingerprintRow
+
+    out = out or sys.stdout
+    if fmt == "table":
+        t = Table("kind", "fingerprint", "count", "transport", "SNIs", "servers")
+        for r in rows:
+            more = lambda shown, n: "; ".join(shown) + (f" (+{n - len(shown)})" if n > len(shown) else "")
+            t.add_row(r.kind, r.fingerprint, str(r.count), ",".join(r.transports),
+                      safe_text(more(r.snis, r.sni_count)), more(r.servers, r.server_count))
+        Console(file=out, width=max(200, Console().width)).print(t)
+    elif fmt == "csv":
+        w = csv.writer(out)
+        w.writerow([f.name for f in dataclasses.fields(FingerprintRow)])
+        for r in rows:
+            w.writerow([_csv_cell(v) for v in dataclasses.astuple(r)])
+    else:
+        for r in rows:
+            out.write(json.dumps(dataclasses.asdict(r)) + "\n")
 
 
 def write(rows: Rows, fmt: str, output: str | None, console: Console | None = None) -> None:
