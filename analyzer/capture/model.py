@@ -10,6 +10,7 @@ internals.
 from __future__ import annotations
 
 import ipaddress
+import socket
 from dataclasses import dataclass, field
 
 __all__ = [
@@ -104,7 +105,7 @@ def format_address(addr: bytes) -> str:
     """Text form of a packed IPv4 (4 bytes) or IPv6 (16 bytes) address."""
     b = bytes(addr)
     if len(b) == 4:
-        return str(ipaddress.IPv4Address(b))
+        return socket.inet_ntoa(b)  # same text as ipaddress.IPv4Address, 10x cheaper
     if len(b) == 16:
         return ipaddress.IPv6Address(b).compressed
     return b.hex()

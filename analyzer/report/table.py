@@ -48,6 +48,7 @@ class Column:
     type: str  # one of string, int, bool, float, time, list
     get: Callable[[ConnectionSummary], Any]
     doc: str
+    attr: str | None = None  # the summary attribute the value is, when `get` is just that
 
 
 def _finished_verified(client: bool | None, server: bool | None) -> str | None:
@@ -67,7 +68,7 @@ def _attr(name: str) -> Callable[[ConnectionSummary], Any]:
 
 
 def _c(name: str, typ: str, doc: str, get: Callable[[ConnectionSummary], Any] | None = None) -> Column:
-    return Column(name, typ, get or _attr(name), doc)
+    return Column(name, typ, get or _attr(name), doc, None if get else name)
 
 
 COLUMNS: list[Column] = [
@@ -211,12 +212,19 @@ class TableBuilder:
     """
 
     def __init__(self) -> None:
-        self._gets = [c.get for c in COLUMNS]
+        # the plain attributes in one C call, then the computed columns (a call per value cost
+        # ~30 us per row)
+        plain = [i for i, c in enumerate(COLUMNS) if c.attr is not None]
+        computed = [i for i, c in enumerate(COLUMNS) if c.attr is None]
+        self._plain = operator.attrgetter(*(COLUMNS[i].attr for i in plain))
+        self._computed = [COLUMNS[i].get for i in computed]
+        position = {col: k for k, col in enumerate(plain + computed)}
+        self._order = operator.itemgetter(*(position[i] for i in range(len(COLUMNS))))
         self._rows: list[tuple[Any, ...]] = []
         self._intern: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     def add(self, s: ConnectionSummary) -> None:
-        vals = [get(s) for get in self._gets]
+        vals = list(self._order(self._plain(s) + tuple([get(s) for get in self._computed])))
         intern = self._intern
         for i in _LIST_INDEX:
             v = vals[i]

@@ -18,7 +18,7 @@ import json
 import math
 import re
 import sys
-from typing import IO, Any
+from typing import IO, Any, Iterator
 
 from rich.console import Console
 from rich.markup import escape
@@ -99,12 +99,42 @@ def _csv_cell(v: Any) -> Any:
     return csv_safe(v)
 
 
+def _csv_rows(rows: Rows) -> Iterator[list[Any]]:
+    """Rows as CSV cells: what `_csv_cell` gives for every value, but only the columns
+    that can need it are touched (text, lists, times; csv writes None as "" and numbers
+    as they are). A third of the time of writing 20,000 rows went to a per-cell call."""
+    kinds = [c.type for c in COLUMNS]
+    text = [i for i, k in enumerate(kinds) if k == "string"]
+    lists = [i for i, k in enumerate(kinds) if k == "list"]
+    times = [i for i, k in enumerate(kinds) if k == "time"]
+    formula = frozenset(_FORMULA_START)
+    joined: dict[int, tuple[Any, str]] = {}  # id(list value) -> (value, cell): list values are shared between rows
+    for r in rows.rows:
+        row = list(r)
+        for i in text:
+            v = row[i]
+            if v and v.__class__ is str and v[0] in formula:
+                row[i] = "'" + v
+        for i in lists:
+            v = row[i]
+            if v is not None:
+                hit = joined.get(id(v))
+                if hit is None or hit[0] is not v:
+                    hit = (v, csv_safe(";".join(str(x) for x in v)))
+                    if len(joined) < 100_000:
+                        joined[id(v)] = hit
+                row[i] = hit[1]
+        for i in times:
+            v = row[i]
+            if v is not None:
+                row[i] = v.isoformat()
+        yield row
+
+
 def write_csv(rows: Rows, out: IO[str]) -> None:
     w = csv.writer(out, lineterminator="\n")
     w.writerow(rows.names)
-    cell = _csv_cell
-    for r in rows.rows:
-        w.writerow([cell(v) for v in r])
+    w.writerows(_csv_rows(rows))
 
 
 def write_parquet(rows: Rows, path: str) -> None:
