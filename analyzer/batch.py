@@ -36,9 +36,12 @@ import urllib.parse
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol
 
 from .pipeline import Options
+
+if TYPE_CHECKING:
+    from .parts import Part, PartInfo
 
 MANIFEST = "_manifest.jsonl"
 PARTITION = "capture"
@@ -74,6 +77,7 @@ class FileOutcome:
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     skipped: bool = False  # finished by an earlier run (resume); rows read back from the dataset
+    part: "PartInfo | None" = None  # one part of a file (analyzer.parts): what the merge needs
 
 
 class RowSink(Protocol):
@@ -104,8 +108,10 @@ def _tune_gc() -> None:
         _GC_TUNED = True
 
 
-def process_file(index: int, path: str, name: str, options: Options | None = None) -> FileOutcome:
-    """Analyse one capture in this process and return compact rows (never raises for bad input)."""
+def process_file(index: int, path: str, name: str, options: Options | None = None,
+                 part: "Part | None" = None) -> FileOutcome:
+    """Analyse one capture (or one part of it, see `analyzer.parts`) in this process and
+    return compact rows (never raises for bad input)."""
     from .capture import CaptureError
     from .pipeline import FileResult, analyze_file
     from .report.table import TableBuilder
@@ -117,7 +123,7 @@ def process_file(index: int, path: str, name: str, options: Options | None = Non
     builder = TableBuilder()
     res = FileResult(path=path, name=name)
     try:
-        for s in analyze_file(path, name=name, options=options, result=res):
+        for s in analyze_file(path, name=name, options=options, result=res, part=part):
             builder.add(s)
     except CaptureError as e:
         out.error = str(e)
@@ -127,27 +133,115 @@ def process_file(index: int, path: str, name: str, options: Options | None = Non
         out.error = f"{path}: internal error: {type(e).__name__}: {e}"
     out.rows = builder.table().rows  # with an error: the rows read before it (a decompression bomb), else none
     if out.error is None:
-        if res.capture is not None:
-            out.warnings = [f"{path}: {w}" for w in res.capture.warnings]
+        warnings = res.part.warnings if res.part is not None else res.capture.warnings if res.capture else []
+        out.warnings = [f"{path}: {w}" for w in warnings]
+    out.part = res.part
     out.seconds = time.perf_counter() - t0
     return out
 
 
-def process_files(tasks: list[tuple[int, str, str]], options: Options | None = None) -> list[FileOutcome]:
-    """Several small files in one task: amortises the per-task cost of a pool or a cluster."""
-    return [process_file(i, path, name, options) for i, path, name in tasks]
+def merge_parts(outs: list[FileOutcome], options: Options | None = None) -> FileOutcome:
+    """One file's outcome from the outcomes of its parts (in part order), as a sequential run
+    would give it: see `analyzer.parts`. Reads the file sequentially here when the parts
+    cannot be merged exactly, and runs the QUIC-only pass when a part saw QUIC."""
+    import dataclasses
+
+    from .parts import merge
+    from .report.table import COLUMN_NAMES, sort_rows
+
+    first = outs[0]
+    t_parts = sum(o.seconds for o in outs)
+    errors = [o.error for o in outs if o.error is not None]
+    unsure = None
+    if not errors:
+        rows, warnings, unsure = merge([(o.part, o.rows) for o in outs if o.part is not None],
+                                       COLUMN_NAMES.index("stream"), COLUMN_NAMES.index("transport"))
+    if errors or unsure is not None:
+        # an error (e.g. a truncated file) is reported as a sequential run reports it
+        return process_file(first.index, first.path, first.name, options)
+    out = FileOutcome(index=first.index, path=first.path, name=first.name, size=first.size,
+                      mtime_ns=first.mtime_ns, rows=rows, warnings=[f"{first.path}: {w}" for w in warnings])
+    if any(o.part is not None and o.part.quic for o in outs) and (options is None or options.quic):
+        quic = process_file(first.index, first.path, first.name,
+                            dataclasses.replace(options or Options(), tcp=False))
+        out.rows = out.rows + quic.rows
+    sort_rows(out.rows)  # as process_file gives them
+    out.seconds = t_parts
+    return out
+
+
+Task = tuple[int, str, str, "Part | None"]  # (input index, path, name, part of the file or None)
+
+
+def process_files(tasks: list[Task], options: Options | None = None) -> list[FileOutcome]:
+    """Several small files (or one part of a large one) in one task: amortises the per-task
+    cost of a pool or a cluster."""
+    return [process_file(i, path, name, options, part) for i, path, name, part in tasks]
+
+
+def _split_plan(tasks: list[Task], sizes: dict[int, int], jobs: int, options: Options | None) -> list[Task]:
+    """Fewer files than cores: cut the large ones into parts (see `analyzer.parts`)."""
+    from .parts import plan, splittable
+
+    if jobs < 2 or len(tasks) >= jobs or (options is not None and (options.on_connection or options.app_data)):
+        return tasks
+    per = max(2, jobs // len(tasks))
+    out: list[Task] = []
+    for i, path, name, _ in tasks:
+        parts = plan(sizes.get(i, 0), per) if splittable(path, sizes.get(i, 0)) else []
+        if len(parts) > 1:
+            out.extend((i, path, name, p) for p in parts)
+        else:
+            out.append((i, path, name, None))
+    return out
+
+
+def splits(files: list[Path], jobs: int | None, options: Options | None = None) -> bool:
+    """Whether `run_batch` would read one of `files` in parts on `jobs` processes."""
+    jobs = jobs if jobs is not None else default_jobs()
+    tasks: list[Task] = [(i, str(f), f.name, None) for i, f in enumerate(files)]
+    sizes = {i: _stat(str(f))[0] for i, f in enumerate(files)}
+    return any(t[3] is not None for t in _split_plan(tasks, sizes, jobs, options))
+
+
+class _Joiner:
+    """Holds the outcomes of a file's parts until all are in, then merges them."""
+
+    def __init__(self, tasks: list[Task], options: Options | None) -> None:
+        self.options = options
+        self.expected: dict[int, int] = {}
+        for i, _p, _n, part in tasks:
+            if part is not None:
+                self.expected[i] = part.count
+        self.got: dict[int, list[FileOutcome]] = {}
+
+    def __call__(self, outs: Iterable[FileOutcome]) -> Iterator[FileOutcome]:
+        for out in outs:
+            if out.index not in self.expected:
+                yield out
+                continue
+            lst = self.got.setdefault(out.index, [])
+            lst.append(out)
+            if len(lst) == self.expected[out.index]:
+                del self.got[out.index]
+                lst.sort(key=lambda o: o.part.index if o.part is not None else -1)
+                yield merge_parts(lst, self.options)
 
 
 CHUNK_BYTES = 4_000_000   # files smaller than this are grouped into one task ...
 CHUNK_FILES = 32          # ... up to this many
 
 
-def _chunks(tasks: list[tuple[int, str, str]], sizes: dict[int, int], workers: int) -> Iterator[list[tuple[int, str, str]]]:
-    """Tasks of up to CHUNK_FILES small files, never so few that `workers` would sit idle."""
+def _chunks(tasks: list[Task], sizes: dict[int, int], workers: int) -> Iterator[list[Task]]:
+    """Tasks of up to CHUNK_FILES small files, never so few that `workers` would sit idle;
+    a part of a file is a task of its own."""
     per = max(1, min(CHUNK_FILES, len(tasks) // (workers * 4)))
-    group: list[tuple[int, str, str]] = []
+    group: list[Task] = []
     total = 0
     for t in tasks:
+        if t[3] is not None:
+            yield [t]
+            continue
         group.append(t)
         total += sizes.get(t[0], 0)
         if total >= CHUNK_BYTES or len(group) >= per:
@@ -347,14 +441,14 @@ class BatchResult:
     rows: int = 0
 
 
-def _run_local_pool(jobs: int, chunks: Iterable[list[tuple[int, str, str]]],
+def _run_local_pool(jobs: int, chunks: Iterable[list[Task]],
                     options: Options | None) -> Iterator[FileOutcome]:
     import multiprocessing as mp
 
     ctx = mp.get_context("fork") if sys.platform.startswith("linux") else None
     window = jobs * 2
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        pending: dict[Future[list[FileOutcome]], list[tuple[int, str, str]]] = {}
+        pending: dict[Future[list[FileOutcome]], list[Task]] = {}
         it = iter(chunks)
         try:
             while True:
@@ -373,19 +467,19 @@ def _run_local_pool(jobs: int, chunks: Iterable[list[tuple[int, str, str]]],
             raise
 
 
-def _outcomes_of(fut: Any, chunk: list[tuple[int, str, str]]) -> list[FileOutcome]:
+def _outcomes_of(fut: Any, chunk: list[Task]) -> list[FileOutcome]:
     try:
         return fut.result()
     except Exception as e:  # the worker died (killed, out of memory ...)
         outs = []
-        for i, path, name in chunk:
+        for i, path, name, part in chunk:
             size, mtime_ns = _stat(path)
             outs.append(FileOutcome(index=i, path=path, name=name, size=size, mtime_ns=mtime_ns,
                                     error=f"{path}: worker failed: {type(e).__name__}: {e}"))
         return outs
 
 
-def _run_dask(address: str, chunks: Iterable[list[tuple[int, str, str]]],
+def _run_dask(address: str, chunks: Iterable[list[Task]],
               options: Options | None) -> Iterator[FileOutcome]:
     try:
         from dask.distributed import Client, as_completed
@@ -399,7 +493,7 @@ def _run_dask(address: str, chunks: Iterable[list[tuple[int, str, str]]],
         nworkers = max(1, sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values()))
         window = max(4, nworkers * 2)
         it = iter(chunks)
-        meta: dict[str, list[tuple[int, str, str]]] = {}
+        meta: dict[str, list[Task]] = {}
 
         def submit_one() -> Any:
             c = next(it, None)
@@ -442,7 +536,7 @@ def run_batch(
     """
     dataset = Dataset(batch.out, resume=batch.resume) if batch.out is not None else None
     result = BatchResult()
-    tasks: list[tuple[int, str, str]] = []
+    tasks: list[Task] = []
     ready: dict[int, FileOutcome] = {}
     sizes: dict[int, int] = {}
     for i, f in enumerate(files):
@@ -454,7 +548,7 @@ def run_batch(
             ready[i] = FileOutcome(index=i, path=path, name=f.name, size=size, mtime_ns=mtime_ns, skipped=True)
             ready[i].rows = dataset.read_rows(rec) if sink is not None else []  # type: ignore[union-attr]
             continue
-        tasks.append((i, path, f.name))
+        tasks.append((i, path, f.name, None))
     result.files_skipped = len(ready)
 
     next_index = 0
@@ -472,14 +566,18 @@ def run_batch(
     release_in_order()
     total = sum(sizes[t[0]] for t in tasks)
     jobs = batch.jobs if batch.jobs is not None else default_jobs()
+    nfiles = len(tasks)
+    if not batch.scheduler:
+        tasks = _split_plan(tasks, sizes, jobs, options)
     try:
-        with _Progress(console, show_progress, len(tasks), total) as progress:
+        with _Progress(console, show_progress, nfiles, total) as progress:
             if batch.scheduler:
                 outcomes: Iterable[FileOutcome] = _run_dask(batch.scheduler, _chunks(tasks, sizes, 4), options)
             elif jobs > 1 and len(tasks) > 1:
-                outcomes = _run_local_pool(min(jobs, len(tasks)), _chunks(tasks, sizes, jobs), options)
+                outcomes = _Joiner(tasks, options)(
+                    _run_local_pool(min(jobs, len(tasks)), _chunks(tasks, sizes, jobs), options))
             else:
-                outcomes = (process_file(*t, options) for t in tasks)
+                outcomes = (process_file(i, p, n, options) for i, p, n, _ in tasks)
             for out in outcomes:
                 if dataset is not None:
                     dataset.write(out)

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import __version__
-from .batch import BatchOptions, RowSink, default_jobs
+from .batch import BatchOptions, RowSink, default_jobs, splits
 from .pipeline import Options
 from .tls.summary import ConnectionSummary
 
@@ -135,6 +135,7 @@ def run_analysis(
     sink = _row_sink(consume)
     if batch is not None and sink is not None and (
         batch.scheduler or batch.out is not None or ((batch.jobs or default_jobs()) > 1 and len(files) > 1)
+        or splits(files, batch.jobs, options)
     ):
         return _run_batch(files, sink, batch, options, quiet, failed)
 

@@ -22,6 +22,7 @@ from .tls.summary import ConnectionSummary
 
 if TYPE_CHECKING:
     from .decrypt import AppDataSink, KeyMaterial
+    from .parts import Part, PartInfo
 
 
 @dataclass
@@ -38,6 +39,7 @@ class Options:
     app_data: "Callable[[str, int], AppDataSink | None] | None" = None
     on_connection: "Callable[[ConnectionSummary, object], None] | None" = None  # (summary, Decryptor or None)
     quic: bool = True                # UDP datagrams -> QUIC connections (rows with transport 'quic')
+    tcp: bool = True                 # TCP segments -> connections (False: a QUIC-only pass, see analyzer.parts)
     max_decompressed: int = MAX_DECOMPRESSED_SIZE  # gzip input decompressing to more is an error (a bomb)
 
 
@@ -53,6 +55,7 @@ class FileResult:
     connections: int = 0
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
+    part: "PartInfo | None" = None   # reading one part of the file (analyzer.parts)
 
 
 class _Sink:
@@ -136,6 +139,7 @@ def analyze_file(
     result: FileResult | None = None,
     cert_cache: CertCache | None = None,
     progress: Callable[[int], None] | None = None,
+    part: "Part | None" = None,
 ) -> Iterator[ConnectionSummary]:
     """Yield the summaries of one capture file as its connections finish.
 
@@ -143,6 +147,10 @@ def analyze_file(
     summary when reading stopped at a bound that makes the file an error (a gzip
     decompression bomb); damage later in the file ends up in `result.capture.warnings`. `progress(bytes_read)` is
     called every 16,384 segments.
+
+    With `part`, only the connections that start in that byte range of the file are
+    analysed, to their end, and `result.part` gets what `analyzer.parts.merge` needs
+    (stream numbers are the part's own; QUIC is left out).
     """
     opts = options or Options()
     path = os.fspath(source)
@@ -156,9 +164,10 @@ def analyze_file(
         keys = _KeySource(opts, cap, label)
         table = FlowTable(lambda flow: _Sink(flow, out, certs, opts, label, keys.current), idle_timeout=opts.idle_timeout)
         res.tcp = table.stats
-        add = table.add
+        add = table.add if opts.tcp else _ignore
         stats = cap.stats
-        quic = _quic_table(cap, label, certs, keys, opts.idle_timeout) if opts.quic else None
+        split = _PartRun(part, cap, table) if part is not None else None
+        quic = _quic_table(cap, label, certs, keys, opts.idle_timeout) if opts.quic and split is None else None
         n = 0
         secrets = cap.decryption_secrets
         for seg in cap.segments():
@@ -181,9 +190,69 @@ def analyze_file(
                 res.connections += 1
                 yield s
         res.warnings = list(cap.stats.warnings)
+        if split is not None:
+            res.part = split.finish()
         if cap.error is not None:  # a bound that makes the file an error (decompression bomb): after its rows
             res.error = str(cap.error)
             raise cap.error
+
+
+def _ignore(seg: object) -> None:
+    return None
+
+
+class _PartRun:
+    """The part-mode bookkeeping of `analyze_file` (see `analyzer.parts`)."""
+
+    def __init__(self, part: "Part", cap: Capture, table: FlowTable) -> None:
+        from .parts import PartInfo, Recorder
+
+        self.part = part
+        self.cap = cap
+        self.table = table
+        self.info = PartInfo(index=part.index, count=part.count)
+        self.recorder = None if part.first else Recorder(self.info)
+        table.on_flow_created = self.recorder
+        self.live: dict[tuple[bytes, int, bytes, int], Flow] = {}
+        self.marked = False
+        cap.part(-1 if part.first else part.start, None if part.last else part.end, self._mark)
+        cap.on_udp(self._udp)
+
+    def _mark(self, frame: int) -> None:
+        """The first packet past the range: keep only the open connections, to their end."""
+        table = self.table
+        self.marked = True
+        self.info.mark_frame = frame
+        self.info.created = table.stats.flows
+        self.live = table.live_by_key()
+        self.info.tombs = table.tombstoned()
+        table.freeze(self.cap.stop)
+
+    def _udp(self, frame: int, ts: float, src: bytes, sport: int, dst: bytes, dport: int,
+             payload: bytes | memoryview) -> None:
+        # a QUIC long header (form and fixed bits): the caller runs a QUIC pass over the whole file
+        if len(payload) >= 7 and payload[0] & 0xC0 == 0xC0:
+            self.info.quic = True
+
+    def finish(self) -> "PartInfo":
+        info = self.info
+        cap = self.cap
+        if self.recorder is not None:
+            self.recorder.finish()
+        if not self.marked:
+            info.created = self.table.stats.flows
+        for key, f in self.live.items():
+            reason = f.close_reason or "end"
+            info.live[key] = (None if reason == "end" else f._extra().close_frame, reason)
+        if self.table.stats.evicted_capacity:
+            info.unsure = "more live flows than the flow table holds (flows were evicted)"
+        warnings = cap.stats.warnings
+        if cap.skipping:
+            info.warnings = []  # no packet in the range: every warning was about the records before it
+        else:
+            end = cap.warnings_at_mark if cap.warnings_at_mark is not None else len(warnings)
+            info.warnings = list(warnings[cap.warnings_at_start:end])
+        return info
 
 
 class _KeySource:

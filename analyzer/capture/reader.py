@@ -45,6 +45,7 @@ __all__ = ["Capture", "DEFAULT_CHUNK_SIZE", "MAX_RECORD", "MAX_DECOMPRESSED_SIZE
            "MAX_SECRETS_BYTES", "MAX_PLAUSIBLE_FRAME", "MAX_RESYNC_SCAN"]
 
 DEFAULT_CHUNK_SIZE = 2 << 20
+_NEVER = 1 << 62       # a file offset no capture reaches
 MAX_RECORD = 16 << 20  # larger captured lengths / block lengths are taken as corruption
 #: Bytes a gzip-compressed capture may decompress to; beyond it reading stops with an error
 #: (a decompression bomb), after the connections read so far.
@@ -258,6 +259,18 @@ class Capture:
         self._max_unpacked = int(max_decompressed)
         self._unpacked = 0                     # decompressed bytes read (gzip input)
         self._secret_bytes = 0
+        # One part of a file read in byte ranges (`part()`): packet records that start before
+        # `_skip_before` are counted but not decoded; at the first one starting at or after
+        # `_mark_at`, `_on_mark(frame)` is called (once); `stop()` ends reading at the next chunk.
+        self._skip_before = -1
+        self._mark_at = _NEVER
+        self._on_mark: Callable[[int], None] | None = None
+        self._stop = False
+        #: frame number of the first packet record at or after the mark (part mode)
+        self.mark_frame: int | None = None
+        #: len(stats.warnings) when the first record of the part was reached / at the mark
+        self.warnings_at_start = 0
+        self.warnings_at_mark: int | None = None
         #: set when reading stopped at a bound that makes the file an error (decompression bomb);
         #: the connections read before it are still valid
         self.error: CaptureError | None = None
@@ -423,6 +436,48 @@ class Capture:
     def __repr__(self) -> str:
         return f"Capture({self.path!r}, format={self.format!r})"
 
+    # -- parts -------------------------------------------------------------------------
+    def part(self, skip_before: int, mark_at: int | None, on_mark: Callable[[int], None] | None) -> None:
+        """Read one byte range of the file (see `analyzer.parts`): packet records starting before
+        `skip_before` are counted (frame numbers stay the file's) but not decoded; non-packet
+        pcapng blocks (interfaces, sections, secrets) are read as usual. `on_mark(frame)` is
+        called before the first packet record that starts at or after `mark_at`."""
+        if self._gz:
+            raise CaptureError("a compressed capture cannot be read in parts", self.path)
+        self._skip_before = max(-1, int(skip_before))
+        self._mark_at = _NEVER if mark_at is None else int(mark_at)
+        self._on_mark = on_mark
+
+    @property
+    def skipping(self) -> bool:
+        """Reading one part (see part()) and no packet record of it reached yet."""
+        return self._skip_before >= 0
+
+    def stop(self) -> None:
+        """End reading at the next chunk boundary (the frames already in memory are still yielded)."""
+        self._stop = True
+
+    def _reached(self, frame: int) -> None:
+        """The first packet record of the part (skip) or of the next one (mark) was reached."""
+        if self._skip_before >= 0:
+            self._skip_before = -1
+            self.warnings_at_start = len(self.stats.warnings)
+            return
+        self._mark_at = _NEVER
+        self.mark_frame = frame
+        self.warnings_at_mark = len(self.stats.warnings)
+        if self._on_mark is not None:
+            self._on_mark(frame)
+
+    def _window(self, n: int, header: int) -> tuple[int, int]:
+        """`(lo, hi)`: the part's bounds as buffer offsets of a record's data, for the current
+        buffer of `n` bytes and records with `header` bytes before their data (a record is
+        decoded as usual when `lo <= start < hi`)."""
+        base = self.stats.bytes_read - n - header  # file offset of buf[0], less the header
+        lo = self._skip_before - base if self._skip_before >= 0 else -1
+        hi = self._mark_at - base if self._mark_at != _NEVER else _NEVER
+        return lo, hi
+
     # -- record loops ----------------------------------------------------------------
     # One generator per format reads the records and decodes the common frame inline
     # (``raw=False``, behind ``segments()``), or yields the raw records
@@ -486,6 +541,7 @@ class Capture:
         n_trunc = 0
         ts = None
         first = not raw
+        lo, hi = self._window(n, 16)
         try:
             while True:
                 if first and off + 16 <= n:
@@ -528,6 +584,15 @@ class Capture:
                     off = end
                     if incl < orig:
                         n_trunc += 1
+                    if lo >= 0 or start >= hi:  # reading one part of the file (see part())
+                        if start < lo:
+                            continue
+                        if lo >= 0:
+                            lo = -1
+                            self._reached(frame)
+                        if start >= hi:
+                            hi = _NEVER
+                            self._reached(frame)
                     if incl >= minlen:
                         et, vihl, tlen, frag, proto, src, dst, sport, dport, seq, ack, of = net(buf, start)
                         if et == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF and of >= 0x5000:
@@ -545,6 +610,8 @@ class Capture:
                     if seg is not None:
                         yield seg
                 stats.frames = frame
+                if self._stop:
+                    return
                 need = 16 + hdr(buf, off)[2] - (n - off) if off + 16 <= n and not resync else 16
                 nbuf = self._refill(mv[off:], need)
                 if nbuf is None:
@@ -559,6 +626,7 @@ class Capture:
                 mv = memoryview(buf).toreadonly()
                 n = len(buf)
                 off = 0
+                lo, hi = self._window(n, 16)
         except (struct.error, IndexError, ValueError) as exc:  # safety net: every length is checked above
             stats.malformed += 1
             stats.warn(f"undecodable record after frame {frame}: {exc}, stopping")
@@ -590,6 +658,7 @@ class Capture:
         n_trunc = 0
         ts = None
         first = not raw
+        lo, hi = self._window(n, 28)
         last_ts = 0.0
         # interface: (linktype, ts divisor, ts offset seconds, snaplen)
         ifaces: list[tuple[int, int, int, int]] = []
@@ -657,6 +726,15 @@ class Capture:
                                 first = False
                             if cap < orig:
                                 n_trunc += 1
+                            if lo >= 0 or start >= hi:  # reading one part of the file (see part())
+                                if start < lo:
+                                    continue
+                                if lo >= 0:
+                                    lo = -1
+                                    self._reached(frame)
+                                if start >= hi:
+                                    hi = _NEVER
+                                    self._reached(frame)
                             if lt == 1 and fast and cap >= 54:  # _ETH4TCP_MIN
                                 et, vihl, tlen, frag, proto, src, dst, sport, dport, seq, ack, of = net(buf, start)
                                 if (et == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF
@@ -722,6 +800,15 @@ class Capture:
                                 first = False
                             if cap < orig:
                                 n_trunc += 1
+                            if lo >= 0 or start + 16 >= hi:  # reading one part of the file (see part())
+                                if start + 16 < lo:
+                                    continue
+                                if lo >= 0:
+                                    lo = -1
+                                    self._reached(frame)
+                                if start + 16 >= hi:
+                                    hi = _NEVER
+                                    self._reached(frame)
                             if raw:
                                 yield frame, ts, lt, mv[start:start + cap], orig
                                 continue
@@ -752,6 +839,15 @@ class Capture:
                                     first = False
                                 if cap < orig:
                                     n_trunc += 1
+                                if lo >= 0 or start >= hi:  # reading one part of the file (see part())
+                                    if start < lo:
+                                        continue
+                                    if lo >= 0:
+                                        lo = -1
+                                        self._reached(frame)
+                                    if start >= hi:
+                                        hi = _NEVER
+                                        self._reached(frame)
                                 if raw:
                                     yield frame, ts, lt, mv[start:start + cap], orig
                                     continue
@@ -820,6 +916,8 @@ class Capture:
                     need = max(12, min(need, MAX_RECORD) - (n - off))
                 else:
                     need = 12
+                if self._stop:
+                    return
                 nbuf = self._refill(mv[off:], need)
                 if nbuf is None:
                     if resync:
@@ -839,6 +937,7 @@ class Capture:
                 mv = memoryview(buf).toreadonly()
                 n = len(buf)
                 off = 0
+                lo, hi = self._window(n, 28)
         except (struct.error, IndexError, ValueError) as exc:  # safety net: every length is checked above
             stats.malformed += 1
             stats.warn(f"undecodable record after frame {frame}: {exc}, stopping")

@@ -199,8 +199,14 @@ def summary_row(s: ConnectionSummary) -> dict[str, Any]:
 _LIST_INDEX = [i for i, c in enumerate(COLUMNS) if c.type == _LIST]
 _CAPTURE = COLUMN_NAMES.index("capture")
 _STREAM = COLUMN_NAMES.index("stream")
+_TRANSPORT = COLUMN_NAMES.index("transport")
 MAX_INTERNED = 200_000   # distinct list values shared between rows (offers repeat across connections)
 SLICE_ROWS = 4096        # rows converted to Arrow/pandas at a time
+
+
+def sort_rows(rows: list[tuple[Any, ...]]) -> None:
+    """Sort row tuples in place by capture, stream and transport (`tcp` before `quic`)."""
+    rows.sort(key=lambda r: (r[_CAPTURE], r[_STREAM], r[_TRANSPORT] != "tcp"))
 
 
 class TableBuilder:
@@ -256,8 +262,8 @@ class TableBuilder:
         return len(self._rows)
 
     def table(self) -> "Rows":
-        """All rows so far, sorted by capture and stream."""
-        self._rows.sort(key=lambda r: (r[_CAPTURE], r[_STREAM]))
+        """All rows so far, sorted by capture and stream (TCP before QUIC on equal numbers)."""
+        sort_rows(self._rows)
         return Rows(self._rows)
 
 

@@ -183,7 +183,7 @@ class _FlowExtra:
     """Per-flow state that half-open flows never need (keeps ``Flow`` small)."""
 
     __slots__ = ("synack_frame", "fin0", "fin1", "rst_frame", "rst_direction", "h0", "h1",
-                 "close_reason")
+                 "close_reason", "close_frame")
 
     def __init__(self) -> None:
         self.synack_frame: int | None = None
@@ -194,7 +194,7 @@ class _FlowExtra:
         self.h0: _Half | None = None
         self.h1: _Half | None = None
         self.close_reason: str | None = None
-
+        self.close_frame: int | None = None  # the frame at which the flow was closed
 
 
 class Flow:
@@ -369,6 +369,10 @@ class FlowTable:
         self._now = float("-inf")
         self._next_check = float("-inf")
         self._flushing = False
+        self._frozen = False          # no new flows (see freeze())
+        #: called with (flow, again) for each new flow; again: an earlier flow had its 4-tuple
+        self.on_flow_created: Callable[[Flow, bool], None] | None = None
+        self._on_empty: Callable[[], None] | None = None
 
     # -- public views ------------------------------------------------------
     @property
@@ -381,9 +385,27 @@ class FlowTable:
         self._st.flows = self._next_stream
         return self._st
 
+    def live_by_key(self) -> dict[tuple[bytes, int, bytes, int], Flow]:
+        """The live flows by their canonical 4-tuple (a copy)."""
+        return dict(self._flows)
+
+    def tombstoned(self) -> set[tuple[bytes, int, bytes, int]]:
+        """4-tuples of recently closed flows, whose late segments start no new flow."""
+        return set(self._tombs)
+
     def flows(self) -> list[Flow]:
         """Live flows in stream order."""
         return sorted(self._flows.values(), key=lambda f: f.stream)
+
+    def freeze(self, on_empty: Callable[[], None] | None = None) -> None:
+        """From now on only the live flows are followed: segments of other 4-tuples (and a SYN
+        that would start a new conversation on a live one) are ignored, so no stream is created.
+        `on_empty()` is called once no live flow is left. Used to finish, past the end of a
+        file part, the connections that were open at its end (see `analyzer.parts`)."""
+        self._frozen = True
+        self._on_empty = on_empty
+        if not self._flows and on_empty is not None:
+            on_empty()
 
     # -- hot path ----------------------------------------------------------
     # Measured on the shared 2-core dev box (Python 3.11.7, best of 3, old and new code
@@ -492,7 +514,10 @@ class FlowTable:
                     f = None
                     reused = True
         if f is None:
+            if self._frozen:
+                return
             tombs = self._tombs
+            again = reused
             if reused:
                 tombs.pop(key, None)
             elif key in tombs:
@@ -501,7 +526,10 @@ class FlowTable:
                     return
                 del tombs[key]
                 st.port_reuses += 1
+                again = True
             f = self._new_flow(key, fl, frame, ts, sport, dport, flags)
+            if self.on_flow_created is not None:
+                self.on_flow_created(f, again)
             d = fl ^ f._ko
         else:
             d = fl ^ f._ko
@@ -892,12 +920,10 @@ class FlowTable:
             tombs[key] = f.stream
             if len(tombs) > self.max_tombstones:
                 tombs.popitem(last=False)
-        x = f._x
-        if x is not None:
-            x.close_reason = reason
-            x.h0 = x.h1 = None
-        elif f.sink is not None:
-            f._extra().close_reason = reason
+        x = f._extra()
+        x.close_reason = reason
+        x.close_frame = frame
+        x.h0 = x.h1 = None
         self._wheel_dead += 1
         if self._wheel_dead > 4096 and self._wheel_dead > len(self._flows):
             self._compact_wheel()
@@ -905,6 +931,8 @@ class FlowTable:
         if sink is not None:
             f.sink = None
             sink.on_close(f, reason)
+        if self._frozen and not self._flows and self._on_empty is not None:
+            self._on_empty()
 
     def _compact_wheel(self) -> None:
         wheel = self._wheel

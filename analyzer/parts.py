@@ -1,0 +1,247 @@
+"""One large capture read on several cores: the file cut into byte ranges ("parts").
+
+Owns the plan (where to cut), what each part reports besides its rows (`PartInfo`),
+and the merge that makes the parts' rows exactly the rows of one sequential run.
+
+How a part runs (`analyzer.pipeline.analyze_file(..., part=...)`):
+
+- Part k reads the file from its start, but packet records that start before its
+  byte range are only counted (frame numbers stay the file's; pcapng interface,
+  section and secrets blocks are read as usual), then it analyses its range as if
+  the capture began there: a connection already open before the range is seen
+  "mid-stream".
+- At the end of its range the part freezes its flow table: from there it follows
+  only the connections open at that point, to their close (or the end of the
+  file), creating no new stream, and stops reading as soon as none is left.
+  Those connections are therefore complete in the part that saw them start.
+- The next part's rows then contain stand-ins for the same connections (flows it
+  saw mid-stream) and for late segments of connections closed just before its
+  range. The merge drops them, using what each part reports: the 4-tuples open or
+  recently closed (tombstoned) at the end of its range, with the frame and reason of
+  each close, and the flows the next part started without a SYN (plus SYNs early in
+  its range, which may be retransmissions of a SYN from before it).
+- Stream numbers (Wireshark's `tcp.stream`, the order of first packets) are
+  renumbered: part k's streams follow the streams created in parts < k, less the
+  stand-ins dropped.
+
+When the merge cannot be sure of giving the sequential result (a stand-in flow took a
+SYN that would have started a new conversation, more flows than `MAX_LIVE_FLOWS` at
+once, too many stand-ins), it says so and the caller reads the file sequentially.
+QUIC is left out of the parts: when a part saw QUIC-looking datagrams, the caller
+runs one QUIC-only pass over the whole file (UDP conversations are numbered over it).
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Files smaller than this are never cut (a part costs a process and a pass over the
+#: records before its range).
+MIN_SPLIT_BYTES = 32 << 20
+#: Smallest part.
+MIN_PART_BYTES = 16 << 20
+#: Flows a part may start without a SYN (stand-in candidates) before the merge gives up.
+MAX_CANDIDATES = 1_000_000
+#: Seconds after a part's first packet during which flows started by a SYN are also
+#: candidates (a retransmitted SYN of a connection that began in the previous part).
+SYN_WINDOW = 300.0
+#: Closed 4-tuples carried from one part to the next (the flow table's tombstone bound).
+MAX_TOMBSTONES = 65536
+
+Key = tuple[bytes, int, bytes, int]
+
+
+@dataclass(frozen=True)
+class Part:
+    """Bytes [start, end) of a file: packet records starting in it belong to this part."""
+
+    index: int
+    count: int
+    start: int
+    end: int
+
+    @property
+    def first(self) -> bool:
+        return self.index == 0
+
+    @property
+    def last(self) -> bool:
+        return self.index == self.count - 1
+
+
+@dataclass
+class Candidate:
+    """A flow a part started that may stand in for one of the previous part's."""
+
+    key: Key
+    stream: int
+    first_frame: int
+    role: str               # Flow.role_source: 'syn' = started by a pure SYN
+    syn_frame: int | None   # frame of the first pure SYN the flow took (None: none)
+    again: bool             # an earlier flow of this part had the same 4-tuple
+
+
+@dataclass
+class PartInfo:
+    """What a part reports for the merge (plain values, sent between processes)."""
+
+    index: int = 0
+    count: int = 1
+    created: int = 0                        # TCP streams started within the part's range
+    # 4-tuples open at the end of the range -> (frame of their close, reason); frame None:
+    # still open at the end of the file
+    live: dict[Key, tuple[int | None, str]] = field(default_factory=dict)
+    tombs: set[Key] = field(default_factory=set)   # 4-tuples closed (tombstoned) before the end
+    candidates: list[Candidate] = field(default_factory=list)
+    quic: bool = False                      # saw datagrams that may be QUIC (long header)
+    unsure: str | None = None               # why this part cannot be merged exactly
+    mark_frame: int | None = None           # first frame after the range (not the last part)
+    warnings: list[str] = field(default_factory=list)  # warnings about the part's own range
+
+
+def splittable(path: str, size: int) -> bool:
+    """Whether a file can be read in parts: an uncompressed pcap/pcapng of MIN_SPLIT_BYTES or more."""
+    if size < MIN_SPLIT_BYTES:
+        return False
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError:
+        return False
+    return magic in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
+                     b"\x0a\x0d\x0d\x0a")
+
+
+def plan(size: int, parts: int) -> list[Part]:
+    """Cut `size` bytes into up to `parts` equal ranges of at least MIN_PART_BYTES."""
+    n = max(1, min(parts, size // MIN_PART_BYTES))
+    bounds = [size * i // n for i in range(n + 1)]
+    return [Part(i, n, bounds[i], bounds[i + 1]) for i in range(n)]
+
+
+class Recorder:
+    """Collects a part's stand-in candidates as its flow table creates flows."""
+
+    def __init__(self, info: PartInfo) -> None:
+        self.info = info
+        self.flows: list[Any] = []     # the tcp.Flow objects (their syn_frame may still change)
+        self.again: list[bool] = []
+        self._t0: float | None = None
+
+    def __call__(self, flow: Any, again: bool) -> None:
+        if self._t0 is None:
+            self._t0 = flow.start_ts
+        if flow.role_source == "syn" and flow.start_ts - self._t0 > SYN_WINDOW:
+            return
+        if len(self.flows) >= MAX_CANDIDATES:
+            self.info.unsure = f"more than {MAX_CANDIDATES} flows started mid-stream"
+            return
+        self.flows.append(flow)
+        self.again.append(again)
+
+    def finish(self) -> None:
+        self.info.candidates = [
+            Candidate(f._key, f.stream, f.first_frame, f.role_source, f.syn_frame, a)
+            for f, a in zip(self.flows, self.again)
+        ]
+        self.flows = []
+        self.again = []
+
+
+State = dict[Key, tuple[int | None, str]]  # 4-tuple -> (close frame or None: open to the end, reason)
+_TOMB = (-1, "closed")                      # closed before: late segments start no new flow
+
+
+def _dropped(state: State, info: PartInfo) -> tuple[set[int], str | None]:
+    """Local stream numbers of `info`'s stand-ins, given the state of the earlier parts'
+    connections at the start of its range; or why that cannot be decided exactly."""
+    by_key: dict[Key, list[Candidate]] = {}
+    for c in info.candidates:
+        if c.key in state:
+            by_key.setdefault(c.key, []).append(c)
+    drop: set[int] = set()
+    for key, flows in by_key.items():
+        close, reason = state[key]
+        flows.sort(key=lambda c: c.first_frame)
+        for c in flows:
+            if close is None:  # open to the end of the file: every flow on it is that connection
+                drop.add(c.stream)
+                continue
+            if c.first_frame < close or (c.first_frame == close and reason != "reuse"):
+                drop.add(c.stream)  # the connection before its close (mid-stream, or a SYN retransmission)
+                if c.syn_frame is not None and (c.syn_frame > close or (reason == "reuse" and c.syn_frame >= close)):
+                    return drop, f"a stand-in flow took a SYN that starts a new conversation in frame {c.syn_frame}"
+            elif reason != "reuse" and not c.again and c.role != "syn":
+                # late segments of the closed connection (a sequential run drops them)
+                drop.add(c.stream)
+                if c.syn_frame is not None:
+                    return drop, f"a stand-in flow took a SYN that starts a new conversation in frame {c.syn_frame}"
+    return drop, None
+
+
+def _advance(state: State, info: PartInfo) -> State:
+    """The state at the end of `info`'s range, from the state at its start and what it saw."""
+    mark = info.mark_frame
+    new: State = {}
+    for key, (close, reason) in state.items():
+        if close is None or (mark is not None and close >= mark):
+            new[key] = (close, reason)  # an earlier part's connection, still open
+    for key, entry in info.live.items():
+        new.setdefault(key, entry)
+    for key in info.tombs:
+        new.setdefault(key, _TOMB)
+    tombs = 0
+    for key in state:  # closed within this range with no later flow: tombstoned
+        if key not in new and tombs < MAX_TOMBSTONES:
+            new[key] = _TOMB
+            tombs += 1
+    return new
+
+
+def merge(parts: list[tuple[PartInfo, list[tuple[Any, ...]]]], stream_index: int, transport_index: int
+          ) -> tuple[list[tuple[Any, ...]], list[str], str | None]:
+    """The rows of one sequential run from the parts' rows (tuples in `COLUMNS` order).
+
+    Returns (rows, warnings, unsure): when `unsure` is not None the rows cannot be
+    trusted and the file must be read sequentially.
+    """
+    rows_out: list[tuple[Any, ...]] = []
+    warnings: list[str] = []
+    base = 0
+    state: State = {}
+    for info, rows in parts:
+        if info.unsure:
+            return [], [], info.unsure
+        drop, unsure = _dropped(state, info)
+        if unsure:
+            return [], [], unsure
+        order = sorted(drop)
+        for r in rows:
+            s = r[stream_index]
+            if r[transport_index] != "tcp" or s is None:
+                rows_out.append(r)
+                continue
+            if s in drop:
+                continue
+            new = base + s - bisect.bisect_left(order, s)
+            if new != s:
+                r = r[:stream_index] + (new,) + r[stream_index + 1:]
+            rows_out.append(r)
+        base += info.created - len(drop)
+        warnings.extend(info.warnings)
+        state = _advance(state, info)
+    return rows_out, warnings, None
+
+
+def file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+__all__ = ["Candidate", "MIN_PART_BYTES", "MIN_SPLIT_BYTES", "Part", "PartInfo", "Recorder", "merge", "plan",
+           "splittable"]
