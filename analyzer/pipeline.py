@@ -146,7 +146,7 @@ def analyze_file(
     Raises `CaptureError` when the file cannot be read at all, and after the last
     summary when reading stopped at a bound that makes the file an error (a gzip
     decompression bomb); damage later in the file ends up in `result.capture.warnings`. `progress(bytes_read)` is
-    called every 16,384 segments.
+    called after each chunk read from the file.
 
     With `part`, only the connections that start in that byte range of the file are
     analysed, to their end, and `result.part` gets what `analyzer.parts.merge` needs
@@ -165,10 +165,10 @@ def analyze_file(
         table = FlowTable(lambda flow: _Sink(flow, out, certs, opts, label, keys.current), idle_timeout=opts.idle_timeout)
         res.tcp = table.stats
         add = table.add if opts.tcp else _ignore
-        stats = cap.stats
         split = _PartRun(part, cap, table) if part is not None else None
         quic = _quic_table(cap, label, certs, keys, opts.idle_timeout) if opts.quic and split is None else None
-        n = 0
+        cap.summarise(table.segment_filter)  # bulk segments of finished handshakes: counted by the capture
+        cap.on_chunk(progress)
         secrets = cap.decryption_secrets
         for seg in cap.segments():
             if len(secrets) != keys.blocks_used:  # a Decryption Secrets Block was read: its key log applies from here
@@ -178,9 +178,6 @@ def analyze_file(
                 yield from _drain(out, opts, res)
             if quic is not None and quic.finished:  # QUIC connections closed idle or evicted
                 yield from _drain_quic(quic, opts, res)
-            n += 1
-            if progress is not None and not n & 0x3FFF:
-                progress(stats.bytes_read)
         table.close_all()
         yield from _drain(out, opts, res)
         if quic is not None:

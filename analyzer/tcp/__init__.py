@@ -49,6 +49,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Protocol
 
+from ..capture.reader import SegmentFilter
+
 __all__ = [
     "FIN", "SYN", "RST", "PSH", "ACK", "URG",
     "MAX_BUFFER_PER_DIRECTION", "MAX_OUT_OF_ORDER_SEGMENTS", "MAX_LIVE_FLOWS", "MAX_TOMBSTONES",
@@ -208,7 +210,7 @@ class Flow:
 
     __slots__ = ("stream", "_key", "_ko", "first_frame", "last_frame", "start_ts", "last_ts",
                  "role_source", "syn_frame", "_isn0", "_isn1", "_sb", "_mode", "_pk0", "_pk1",
-                 "_by0", "_by1", "sink", "_x")
+                 "_by0", "_by1", "sink", "_x", "_fc")
 
     def __init__(self, stream: int, key: tuple[bytes, int, bytes, int], ko: int, frame: int,
                  ts: float, role_source: str) -> None:
@@ -231,6 +233,7 @@ class Flow:
         self._by1 = 0
         self.sink: StreamSink | None = None
         self._x: _FlowExtra | None = None
+        self._fc: tuple[list, list] | None = None  # capture-side counters while in fast mode (see _filter_on)
 
     # -- identity ---------------------------------------------------------
     @property
@@ -369,6 +372,9 @@ class FlowTable:
         self._now = float("-inf")
         self._next_check = float("-inf")
         self._flushing = False
+        #: the capture counts plain segments of fast-mode flows here (see _filter_on)
+        self.segment_filter = SegmentFilter()
+        self._counters = self.segment_filter.counters
         self._frozen = False          # no new flows (see freeze())
         #: called with (flow, again) for each new flow; again: an earlier flow had its 4-tuple
         self.on_flow_created: Callable[[Flow, bool], None] | None = None
@@ -381,12 +387,14 @@ class FlowTable:
 
     @property
     def stats(self) -> TCPStats:
+        self._fold_all()
         self._st.segments = self._nseg
         self._st.flows = self._next_stream
         return self._st
 
     def live_by_key(self) -> dict[tuple[bytes, int, bytes, int], Flow]:
         """The live flows by their canonical 4-tuple (a copy)."""
+        self._fold_all()
         return dict(self._flows)
 
     def tombstoned(self) -> set[tuple[bytes, int, bytes, int]]:
@@ -395,6 +403,7 @@ class FlowTable:
 
     def flows(self) -> list[Flow]:
         """Live flows in stream order."""
+        self._fold_all()
         return sorted(self._flows.values(), key=lambda f: f.stream)
 
     def freeze(self, on_empty: Callable[[], None] | None = None) -> None:
@@ -500,6 +509,8 @@ class FlowTable:
         st = self._st
         pure_syn = (flags & (SYN | ACK)) == SYN
         reused = False
+        if f is not None and f._fc is not None:
+            self._fold(f)
         if f is not None and pure_syn:
             d = fl ^ f._ko
             seen = f._pk1 if d else f._pk0
@@ -715,6 +726,7 @@ class FlowTable:
         """The sink stopped wanting payload: drop reassembly state."""
         x = f._x
         f._mode = _M_FAST
+        self._filter_on(f)
         if x is not None:
             sink = f.sink
             for h in (x.h0, x.h1):
@@ -906,9 +918,54 @@ class FlowTable:
             self._flushing = False
 
     # -- closing and eviction -------------------------------------------------
+    # -- fast-mode segments counted by the capture stage ---------------------
+    def _filter_on(self, f: Flow) -> None:
+        """Let the capture count this flow's plain segments (no SYN/FIN/RST) from now on."""
+        if f._fc is not None:
+            return
+        a, ap, b, bp = f._key
+        ca: list = [0, 0.0, 0, 0]
+        cb: list = [0, 0.0, 0, 0]
+        self._counters[(a, ap, b, bp)] = ca
+        self._counters[(b, bp, a, ap)] = cb
+        f._fc = (ca, cb)
+
+    def _fold(self, f: Flow) -> None:
+        """Move the capture's counts for `f` into the flow (packets, bytes, last frame and time)."""
+        ca, cb = f._fc  # type: ignore[misc]
+        ko = f._ko
+        for c, d in ((ca, ko), (cb, ko ^ 1)):
+            n = c[2]
+            if n:
+                if d:
+                    f._pk1 += n
+                    f._by1 += c[3]
+                else:
+                    f._pk0 += n
+                    f._by0 += c[3]
+                self._nseg += n
+                if c[0] > f.last_frame:
+                    f.last_frame = c[0]
+                    f.last_ts = c[1]
+                c[2] = c[3] = 0
+
+    def _fold_all(self) -> None:
+        for f in self._flows.values():
+            if f._fc is not None:
+                self._fold(f)
+
+    def _filter_off(self, f: Flow) -> None:
+        self._fold(f)
+        a, ap, b, bp = f._key
+        self._counters.pop((a, ap, b, bp), None)
+        self._counters.pop((b, bp, a, ap), None)
+        f._fc = None
+
     def _close(self, f: Flow, reason: str, frame: int, ts: float) -> None:
         if f._mode == _M_CLOSED:
             return
+        if f._fc is not None:
+            self._filter_off(f)
         if f._mode == _M_PAYLOAD and reason != "fin":
             self._flush(f, frame, ts)
         f._mode = _M_CLOSED
@@ -948,6 +1005,7 @@ class FlowTable:
     def _expire(self, ts: float) -> None:
         """Evict flows idle for ``idle_timeout`` seconds (runs once per second of capture time)."""
         self._next_check = ts + 1.0
+        self.segment_filter.until = self._next_check
         if ts > self._now:
             self._now = ts
         limit = self._now - self.idle_timeout
@@ -963,6 +1021,8 @@ class FlowTable:
                 if f._mode == _M_CLOSED:
                     self._wheel_dead -= 1
                     continue
+                if f._fc is not None:
+                    self._fold(f)
                 if f.last_ts <= limit:
                     st.evicted_idle += 1
                     self._close(f, "idle", f.last_frame, f.last_ts)
@@ -1006,6 +1066,8 @@ class FlowTable:
                 if f._mode == _M_CLOSED:
                     self._wheel_dead -= 1
                     continue
+                if f._fc is not None:
+                    self._fold(f)
                 nb = int(f.last_ts)
                 if nb > b:  # active since it was queued: file it under its last second
                     nl = wheel.get(nb)
