@@ -26,6 +26,7 @@ Nothing here parses packets or knows TLS; it calls `analyzer.pipeline`.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import json
@@ -122,6 +123,7 @@ def process_file(index: int, path: str, name: str, options: Options | None = Non
     t0 = time.perf_counter()
     builder = TableBuilder()
     res = FileResult(path=path, name=name)
+    options = dataclasses.replace(options or Options(), events=False)  # rows only: no ladder events
     try:
         for s in analyze_file(path, name=name, options=options, result=res, part=part):
             builder.add(s)
@@ -144,8 +146,6 @@ def merge_parts(outs: list[FileOutcome], options: Options | None = None) -> File
     """One file's outcome from the outcomes of its parts (in part order), as a sequential run
     would give it: see `analyzer.parts`. Reads the file sequentially here when the parts
     cannot be merged exactly, and runs the QUIC-only pass when a part saw QUIC."""
-    import dataclasses
-
     from .parts import merge
     from .report.table import COLUMN_NAMES, sort_rows
 
@@ -162,8 +162,7 @@ def merge_parts(outs: list[FileOutcome], options: Options | None = None) -> File
     out = FileOutcome(index=first.index, path=first.path, name=first.name, size=first.size,
                       mtime_ns=first.mtime_ns, rows=rows, warnings=[f"{first.path}: {w}" for w in warnings])
     if any(o.part is not None and o.part.quic for o in outs) and (options is None or options.quic):
-        quic = process_file(first.index, first.path, first.name,
-                            dataclasses.replace(options or Options(), tcp=False))
+        quic = process_file(first.index, first.path, first.name, dataclasses.replace(options or Options(), tcp=False))
         out.rows = out.rows + quic.rows
     sort_rows(out.rows)  # as process_file gives them
     out.seconds = t_parts

@@ -7,6 +7,7 @@ written), 2 usage error or nothing could be read.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import sys
@@ -133,6 +134,8 @@ def run_analysis(
     if not files:
         raise typer.Exit(2)
     sink = _row_sink(consume)
+    if sink is not None:  # rows only: the ladder events of each connection are not needed
+        options = dataclasses.replace(options or Options(), events=False)
     if batch is not None and sink is not None and (
         batch.scheduler or batch.out is not None or ((batch.jobs or default_jobs()) > 1 and len(files) > 1)
         or splits(files, batch.jobs, options)

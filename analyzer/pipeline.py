@@ -40,6 +40,7 @@ class Options:
     on_connection: "Callable[[ConnectionSummary, object], None] | None" = None  # (summary, Decryptor or None)
     quic: bool = True                # UDP datagrams -> QUIC connections (rows with transport 'quic')
     tcp: bool = True                 # TCP segments -> connections (False: a QUIC-only pass, see analyzer.parts)
+    events: bool = True              # keep each connection's ladder events (summary.events); rows do not use them
     max_decompressed: int = MAX_DECOMPRESSED_SIZE  # gzip input decompressing to more is an error (a bomb)
 
 
@@ -76,6 +77,7 @@ class _Sink:
             roles_certain=flow.role_source != "port",
             keep_payload=opts.keep_payload,
             decryptor=self.decryptor,
+            record_events=opts.events,
         )
         self.out = out
         self.capture = capture

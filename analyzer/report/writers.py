@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import io
 import json
 import math
 import re
@@ -99,28 +100,49 @@ def _csv_cell(v: Any) -> Any:
     return csv_safe(v)
 
 
+_QUOTE_BUF = io.StringIO()
+_QUOTE_WRITER = csv.writer(_QUOTE_BUF, lineterminator="\n")
+
+
+def _csv_field(text: str) -> str:
+    """`text` as one CSV field, exactly as `csv.writer(lineterminator="\\n")` writes it."""
+    if "," in text or '"' in text or "\n" in text or "\r" in text:
+        _QUOTE_BUF.seek(0)
+        _QUOTE_BUF.truncate()
+        _QUOTE_WRITER.writerow([text])
+        return _QUOTE_BUF.getvalue()[:-1]
+    return text
+
+
 def _csv_rows(rows: Rows) -> Iterator[list[Any]]:
-    """Rows as CSV cells: what `_csv_cell` gives for every value, but only the columns
-    that can need it are touched (text, lists, times; csv writes None as "" and numbers
-    as they are). A third of the time of writing 20,000 rows went to a per-cell call."""
+    """Rows as finished CSV fields: what `_csv_cell` gives for every value, quoted as
+    `csv.writer` would, touching only the columns that can need it (text, lists, times);
+    None stays None. Text and list fields repeat across rows, so their quoted forms are
+    cached (per-cell calls and csv.writer's character scan were 0.8 s of 20,000 rows)."""
     kinds = [c.type for c in COLUMNS]
     text = [i for i, k in enumerate(kinds) if k == "string"]
     lists = [i for i, k in enumerate(kinds) if k == "list"]
     times = [i for i, k in enumerate(kinds) if k == "time"]
     formula = frozenset(_FORMULA_START)
-    joined: dict[int, tuple[Any, str]] = {}  # id(list value) -> (value, cell): list values are shared between rows
+    fields: dict[str, str] = {}                 # text value -> field
+    joined: dict[int, tuple[Any, str]] = {}     # id(list value) -> (value, field): list values are shared between rows
     for r in rows.rows:
         row = list(r)
         for i in text:
             v = row[i]
-            if v and v.__class__ is str and v[0] in formula:
-                row[i] = "'" + v
+            if v is not None and v.__class__ is str:
+                f = fields.get(v)
+                if f is None:
+                    f = _csv_field("'" + v if v and v[0] in formula else v)
+                    if len(fields) < 200_000:
+                        fields[v] = f
+                row[i] = f
         for i in lists:
             v = row[i]
             if v is not None:
                 hit = joined.get(id(v))
                 if hit is None or hit[0] is not v:
-                    hit = (v, csv_safe(";".join(str(x) for x in v)))
+                    hit = (v, _csv_field(csv_safe(";".join(str(x) for x in v))))
                     if len(joined) < 100_000:
                         joined[id(v)] = hit
                 row[i] = hit[1]
@@ -132,9 +154,17 @@ def _csv_rows(rows: Rows) -> Iterator[list[Any]]:
 
 
 def write_csv(rows: Rows, out: IO[str]) -> None:
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(rows.names)
-    w.writerows(_csv_rows(rows))
+    """CSV exactly as `csv.writer(lineterminator="\\n")` writes the `_csv_cell` values (the
+    header through it, the rows joined here from fields `_csv_rows` quoted)."""
+    csv.writer(out, lineterminator="\n").writerow(rows.names)
+    lines: list[str] = []
+    for row in _csv_rows(rows):
+        lines.append(",".join(map(str, ["" if v is None else v for v in row])))
+        if len(lines) >= 512:
+            out.write("\n".join(lines) + "\n")
+            lines.clear()
+    if lines:
+        out.write("\n".join(lines) + "\n")
 
 
 def write_parquet(rows: Rows, path: str) -> None:

@@ -103,8 +103,10 @@ class TLSConnection:
         keep_payload: bool = False,
         on_handshake: Callable[[int, int, bytes, int, float], None] | None = None,
         decryptor: "Decryptor | None" = None,
+        record_events: bool = True,
     ) -> None:
         self.summary = ConnectionSummary()
+        self._events = record_events  # summary.events (the ladder); rows do not need them
         self._dirs = (_Direction(), _Direction())
         self._certs = cert_cache or CertCache()
         self._roles_certain = roles_certain
@@ -731,9 +733,10 @@ class TLSConnection:
             if self._last_dir != d:
                 self._flights += 1
                 self._last_dir = d
-        ev = self.summary.events
-        if len(ev) < MAX_EVENTS:
-            ev.append(HandshakeEvent(d, kind, frame, ts, length, detail))
+        if self._events:
+            ev = self.summary.events
+            if len(ev) < MAX_EVENTS:
+                ev.append(HandshakeEvent(d, kind, frame, ts, length, detail))
 
     def _error(self, msg: str) -> None:
         if len(self.summary.errors) < MAX_ERRORS:

@@ -10,13 +10,13 @@ ones the analyzer reports are decoded into typed fields.
 
 from __future__ import annotations
 
+import struct as _struct
 from dataclasses import dataclass, field
 
 from .buffer import (
     Buffer,
     TLSDecodeError,
     pull_block,
-    pull_list,
     pull_opaque,
     pull_uint16_list,
 )
@@ -83,98 +83,171 @@ class Extensions:
         return any(t == ext_type for t, _ in self.raw)
 
 
-def _alpn_list(buf: Buffer) -> list[str]:
-    return [_text(p) for p in pull_list(buf, 2, lambda b: pull_opaque(b, 1, "protocol name"),
-                                        "ALPN protocol_name_list", MAX_LIST_ITEMS)]
+# One small decoder per extension the analyzer reports: (ext, data, server, hrr) -> bytes used.
+# `data` is the extension_data; the caller reports unused bytes as trailing. They index the
+# bytes directly instead of building a Buffer per extension (a ClientHello with 11
+# extensions: 17.7 us -> MEASURE us); every length is checked before it is used.
+
+def _vec(d: bytes, pos: int, width: int, what: str) -> int:
+    """The end of a vector with a `width`-byte length prefix at `pos` (checked against `d`)."""
+    left = len(d) - pos
+    if left < width:
+        raise TLSDecodeError(f"{what} length: need {width} bytes, {left} left")
+    n = d[pos] if width == 1 else (d[pos] << 8) | d[pos + 1]
+    if n > left - width:
+        raise TLSDecodeError(f"{what}: need {n} bytes, {left - width} left")
+    return pos + width + n
 
 
-# One small decoder per extension the analyzer reports: (ext, buf, server, hrr) -> None.
-# Each reads the whole extension_data; trailing bytes are an error (checked by the caller).
-
-def _ext_server_name(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
-    if server or buf.eof():
-        buf.pos = buf.end  # the server's server_name is empty (RFC 6066 3)
-        return
-    for name_type, name in pull_list(
-        buf, 2, lambda b: (b.pull_uint8("name_type"), pull_opaque(b, 2, "HostName")),
-        "server_name_list", MAX_LIST_ITEMS,
-    ):
-        if name_type == 0 and ext.server_name is None:
-            ext.server_name = _text(name)
+def _u16s(d: bytes, start: int, end: int, what: str) -> list[int]:
+    """The uint16 values in d[start:end] (at most MAX_LIST_ITEMS kept)."""
+    n = end - start
+    if n & 1:
+        raise TLSDecodeError(f"{what}: odd length {n}")
+    return list(_struct.unpack_from(f">{min(n >> 1, MAX_LIST_ITEMS)}H", d, start))
 
 
-def _ext_alpn(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
-    ext.alpn = _alpn_list(buf)
+def _u16(d: bytes, pos: int, what: str) -> int:
+    if len(d) - pos < 2:
+        raise TLSDecodeError(f"{what}: need 2 bytes, {len(d) - pos} left")
+    return (d[pos] << 8) | d[pos + 1]
 
 
-def _ext_supported_versions(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+def _ext_server_name(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    if server or not d:
+        return len(d)  # the server's server_name is empty (RFC 6066 3)
+    end = _vec(d, 0, 2, "server_name_list")
+    pos = 2
+    name = None
+    items = 0
+    while pos < end:
+        name_type = d[pos]
+        stop = _vec(d[:end], pos + 1, 2, "HostName")
+        if name_type == 0 and name is None and items < MAX_LIST_ITEMS:
+            name = d[pos + 3 : stop]
+        items += 1
+        pos = stop
+    if name is not None and ext.server_name is None:
+        ext.server_name = _text(name)
+    return end
+
+
+def _alpn(d: bytes, pos: int, end: int) -> list[str]:
+    out: list[str] = []
+    while pos < end:
+        stop = _vec(d[:end], pos, 1, "protocol name")
+        if len(out) < MAX_LIST_ITEMS:
+            out.append(_text(d[pos + 1 : stop]))
+        pos = stop
+    return out
+
+
+def _ext_alpn(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    end = _vec(d, 0, 2, "ALPN protocol_name_list")
+    ext.alpn = _alpn(d, 2, end)
+    return end
+
+
+def _ext_supported_versions(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
     if server:
-        ext.selected_version = buf.pull_uint16("selected_version")
-    else:
-        ext.supported_versions = pull_uint16_list(buf, 1, "supported_versions", MAX_LIST_ITEMS)
+        ext.selected_version = _u16(d, 0, "selected_version")
+        return 2
+    end = _vec(d, 0, 1, "supported_versions")
+    ext.supported_versions = _u16s(d, 1, end, "supported_versions")
+    return end
 
 
-def _ext_supported_groups(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
-    ext.supported_groups = pull_uint16_list(buf, 2, "named_group_list", MAX_LIST_ITEMS)
+def _ext_supported_groups(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    end = _vec(d, 0, 2, "named_group_list")
+    ext.supported_groups = _u16s(d, 2, end, "named_group_list")
+    return end
 
 
-def _ext_ec_point_formats(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
-    ext.ec_point_formats = list(pull_opaque(buf, 1, "ec_point_format_list"))
+def _ext_ec_point_formats(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    end = _vec(d, 0, 1, "ec_point_format_list")
+    ext.ec_point_formats = list(d[1:end])
+    return end
 
 
-def _ext_signature_algorithms(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
-    ext.signature_algorithms = pull_uint16_list(buf, 2, "supported_signature_algorithms", MAX_LIST_ITEMS)
+def _ext_signature_algorithms(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    end = _vec(d, 0, 2, "supported_signature_algorithms")
+    ext.signature_algorithms = _u16s(d, 2, end, "supported_signature_algorithms")
+    return end
 
 
-def _ext_signature_algorithms_cert(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
-    ext.signature_algorithms_cert = pull_uint16_list(buf, 2, "signature_algorithms_cert", MAX_LIST_ITEMS)
+def _ext_signature_algorithms_cert(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    end = _vec(d, 0, 2, "signature_algorithms_cert")
+    ext.signature_algorithms_cert = _u16s(d, 2, end, "signature_algorithms_cert")
+    return end
 
 
-def _ext_key_share(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+def _ext_key_share(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
     if hrr:
-        ext.key_share_selected_group = buf.pull_uint16("selected_group")
-    elif server:
-        ext.key_share_selected_group = buf.pull_uint16("KeyShareEntry.group")
-        pull_opaque(buf, 2, "key_exchange")
-    else:
-        ext.key_share_groups = [
-            g for g, _ in pull_list(
-                buf, 2, lambda b: (b.pull_uint16("group"), pull_opaque(b, 2, "key_exchange")),
-                "client_shares", MAX_LIST_ITEMS,
-            )
-        ]
-
-
-def _ext_pre_shared_key(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
+        ext.key_share_selected_group = _u16(d, 0, "selected_group")
+        return 2
     if server:
-        ext.psk_selected_identity = buf.pull_uint16("selected_identity")
-    else:
-        ids = pull_list(
-            buf, 2, lambda b: (pull_opaque(b, 2, "identity"), b.pull_uint32("obfuscated_ticket_age")),
-            "identities", MAX_LIST_ITEMS,
-        )
-        pull_block(buf, 2, "binders")
-        ext.psk_identities = len(ids)
+        ext.key_share_selected_group = _u16(d, 0, "KeyShareEntry.group")
+        return _vec(d, 2, 2, "key_exchange")
+    end = _vec(d, 0, 2, "client_shares")
+    sub = d[:end]
+    pos = 2
+    groups: list[int] = []
+    while pos < end:
+        group = _u16(sub, pos, "group")
+        pos = _vec(sub, pos + 2, 2, "key_exchange")
+        if len(groups) < MAX_LIST_ITEMS:
+            groups.append(group)
+    ext.key_share_groups = groups
+    return end
 
 
-def _ext_psk_modes(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
-    ext.psk_key_exchange_modes = list(pull_opaque(buf, 1, "ke_modes"))
+def _ext_pre_shared_key(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    if server:
+        ext.psk_selected_identity = _u16(d, 0, "selected_identity")
+        return 2
+    end = _vec(d, 0, 2, "identities")
+    sub = d[:end]
+    pos = 2
+    count = 0
+    while pos < end:
+        pos = _vec(sub, pos, 2, "identity")
+        if end - pos < 4:
+            raise TLSDecodeError(f"obfuscated_ticket_age: need 4 bytes, {end - pos} left")
+        pos += 4
+        count += 1
+    end = _vec(d, end, 2, "binders")
+    ext.psk_identities = min(count, MAX_LIST_ITEMS)
+    return end
 
 
-def _ext_renegotiation_info(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
-    ext.renegotiation_info = pull_opaque(buf, 1, "renegotiated_connection")
+def _ext_psk_modes(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    end = _vec(d, 0, 1, "ke_modes")
+    ext.psk_key_exchange_modes = list(d[1:end])
+    return end
 
 
-def _ext_record_size_limit(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
-    ext.record_size_limit = buf.pull_uint16("RecordSizeLimit")
+def _ext_renegotiation_info(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    end = _vec(d, 0, 1, "renegotiated_connection")
+    ext.renegotiation_info = bytes(d[1:end])
+    return end
 
 
-def _ext_compress_certificate(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
-    ext.compress_certificate = pull_uint16_list(buf, 1, "algorithms", MAX_LIST_ITEMS)
+def _ext_record_size_limit(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    ext.record_size_limit = _u16(d, 0, "RecordSizeLimit")
+    return 2
 
 
-def _ext_heartbeat(ext: Extensions, buf: Buffer, server: bool, hrr: bool) -> None:
-    ext.heartbeat_mode = buf.pull_uint8("HeartbeatMode")
+def _ext_compress_certificate(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    end = _vec(d, 0, 1, "algorithms")
+    ext.compress_certificate = _u16s(d, 1, end, "algorithms")
+    return end
+
+
+def _ext_heartbeat(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    if not d:
+        raise TLSDecodeError("HeartbeatMode: need 1 bytes, 0 left")
+    ext.heartbeat_mode = d[0]
+    return 1
 
 
 _DECODERS = {
@@ -233,11 +306,10 @@ def pull_extensions(buf: Buffer, *, server: bool = False, hrr: bool = False) -> 
             raw.append((ext_type, body))
         decoder = _DECODERS.get(ext_type)
         if decoder is not None:
-            sub = Buffer(body)
             try:
-                decoder(ext, sub, server, hrr)
-                if not sub.eof():
-                    raise TLSDecodeError(f"{sub.remaining()} trailing bytes")
+                used = decoder(ext, body, server, hrr)
+                if used != n:
+                    raise TLSDecodeError(f"{n - used} trailing bytes")
             except TLSDecodeError as e:
                 if len(ext.errors) < MAX_EXTENSION_ERRORS:
                     ext.errors.append(f"extension {ext_type}: {e.message}")
