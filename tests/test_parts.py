@@ -153,15 +153,18 @@ def test_no_split_for_small_compressed_or_callback_runs(tmp_path, busy):
     assert plan(10, 4) == [Part(0, 1, 0, 10)]
 
 
-def test_capture_part_counts_skipped_frames_and_marks_the_boundary(busy):
-    path = str(busy["pcap"])
+@pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
+def test_capture_part_counts_skipped_frames_and_marks_the_boundary(busy, fmt):
+    path = str(busy[fmt])
     with Capture(path) as cap:
         frames = [(s[0], s[1]) for s in cap.segments()]
+        first_ts = cap.first_ts
     size = os.path.getsize(path)
     marks = []
     with Capture(path) as cap:
         cap.part(size // 3, 2 * size // 3, marks.append)
         mine = [(s[0], s[1]) for s in cap.segments()]
+    assert cap.first_ts == first_ts
     assert len(marks) == 1 and marks[0] == cap.mark_frame
     # the part starts at a record boundary with the file's own frame numbers and reads on to the end
     assert mine == [f for f in frames if f[0] >= mine[0][0]]

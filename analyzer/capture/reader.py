@@ -582,6 +582,22 @@ class Capture:
                     if off + 16 + incl <= n:
                         self.first_ts = sec + frac / div
                         first = False
+                if lo >= 0 and not resync:
+                    # records wholly before this part (see part()): walk their headers only
+                    last = -1
+                    while off + 16 <= n:
+                        sec, frac, incl, orig = hdr(buf, off)
+                        end = off + 16 + incl
+                        if off + 16 >= lo or incl > limit or end > n:
+                            break
+                        if incl < orig:
+                            n_trunc += 1
+                        frame += 1
+                        last = off
+                        off = end
+                    if last >= 0:
+                        sec, frac = hdr(buf, last)[:2]
+                        ts = sec + frac / div
                 while off + 16 <= n:
                     if resync:
                         p, found = _pcap_resync(buf, off, n, hdr, div, limit, None if ts is None else int(ts),
@@ -710,6 +726,32 @@ class Capture:
         skipped = 0
         try:
             while True:
+                if lo >= 0 and not resync:
+                    # whole enhanced packet blocks before this part (see part()): walk their
+                    # headers only; anything else is left to the loop below
+                    last = -1
+                    f0 = off
+                    while off + 28 <= n:
+                        btype, blen, iface, tsh, tsl, cap, orig = epbh(buf, off)
+                        end = off + blen
+                        if (btype != _EPB or off + 28 >= lo or blen < 32 or blen & 3 or blen > MAX_RECORD
+                                or end > n or 32 + cap > blen or iface >= len(ifaces)
+                                or u32(buf, end - 4)[0] != blen):
+                            break
+                        if cap < orig:
+                            n_trunc += 1
+                        frame += 1
+                        last = off
+                        off = end
+                    if last >= 0:
+                        if first:
+                            _t, _l, iface, tsh, tsl = epbh(buf, f0)[:5]
+                            _lt, tdiv, toff, _snap = ifaces[iface]
+                            self.first_ts = ((tsh << 32) | tsl) / tdiv + toff
+                            first = False
+                        _t, _l, iface, tsh, tsl = epbh(buf, last)[:5]
+                        _lt, tdiv, toff, _snap = ifaces[iface]
+                        ts = last_ts = ((tsh << 32) | tsl) / tdiv + toff
                 while off + 12 <= n:
                     if resync:
                         p = _pcapng_resync(buf, off, n, bhdr is _NG[">"][0])
