@@ -137,7 +137,7 @@ class Recorder:
         if flow.role_source == "syn" and flow.start_ts - self._t0 > SYN_WINDOW:
             return
         if len(self.flows) >= MAX_CANDIDATES:
-            self.info.unsure = f"more than {MAX_CANDIDATES} flows started mid-stream"
+            self.info.unsure = f"more than {MAX_CANDIDATES} flows that may stand in for earlier ones"
             return
         self.flows.append(flow)
         self.again.append(again)

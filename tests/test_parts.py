@@ -240,3 +240,15 @@ def test_a_stand_in_that_takes_a_new_syn_makes_the_merge_unsure(tmp_path):
     assert unsure is not None and "SYN" in unsure
     assert merge_parts(outs).rows == seq.rows  # read sequentially instead
     assert [r[STREAM] for r in seq.rows if r[COLUMN_NAMES.index("client_port")] == 40000] == [0, 21]
+
+
+def test_crossing_max_candidates_reads_the_file_sequentially(monkeypatch, busy):
+    path = str(busy["pcap"])
+    seq = process_file(0, path, os.path.basename(path))
+    monkeypatch.setattr(parts_mod, "MAX_CANDIDATES", 3)
+    size = os.path.getsize(path)
+    outs = _in_parts(path, [size // 2])
+    assert "stand in" in (outs[1].part.unsure or "")
+    rows, _w, unsure = merge([(o.part, o.rows) for o in outs], STREAM, TRANSPORT)
+    assert unsure and rows == []
+    assert merge_parts(outs).rows == seq.rows
