@@ -124,8 +124,9 @@ def process_file(index: int, path: str, name: str, options: Options | None = Non
     builder = TableBuilder()
     res = FileResult(path=path, name=name)
     options = dataclasses.replace(options or Options(), events=False)  # rows only: no ladder events
+    tick = _part_ticker(part)
     try:
-        for s in analyze_file(path, name=name, options=options, result=res, part=part):
+        for s in analyze_file(path, name=name, options=options, result=res, part=part, progress=tick):
             builder.add(s)
     except CaptureError as e:
         out.error = str(e)
@@ -140,6 +141,19 @@ def process_file(index: int, path: str, name: str, options: Options | None = Non
     out.part = res.part
     out.seconds = time.perf_counter() - t0
     return out
+
+
+def _part_ticker(part: "Part | None") -> Callable[[int], None] | None:
+    """A progress callback writing a part's bytes read to its `_PART_PROGRESS` slot."""
+    shared = _PART_PROGRESS
+    if part is None or part.slot < 0 or shared is None or part.slot >= len(shared):
+        return None
+    slot, start, span = part.slot, part.start, part.end - part.start
+
+    def tick(bytes_read: int) -> None:
+        shared[slot] = min(max(bytes_read - start, 0), span)
+
+    return tick
 
 
 def merge_parts(outs: list[FileOutcome], options: Options | None = None) -> FileOutcome:
@@ -431,6 +445,16 @@ class _Progress:
             self.nbytes += size
             self.p.update(self.task, completed=self.nbytes, nfiles=self.nfiles)
 
+    def in_flight(self, nbytes: int) -> None:
+        """Bytes read so far by the parts of files not finished yet."""
+        if self.enabled:
+            self.p.update(self.task, completed=self.nbytes + nbytes)
+
+
+# Bytes read by each running part of a large file, in shared memory: set by run_batch before
+# the (forked) workers start, written by process_file, read for the progress bar.
+_PART_PROGRESS: Any = None
+
 
 @dataclass
 class BatchResult:
@@ -441,7 +465,7 @@ class BatchResult:
 
 
 def _run_local_pool(jobs: int, chunks: Iterable[list[Task]],
-                    options: Options | None) -> Iterator[FileOutcome]:
+                    options: Options | None, on_wait: Callable[[], None] | None = None) -> Iterator[FileOutcome]:
     import multiprocessing as mp
 
     ctx = mp.get_context("fork") if sys.platform.startswith("linux") else None
@@ -458,7 +482,9 @@ def _run_local_pool(jobs: int, chunks: Iterable[list[Task]],
                     pending[pool.submit(process_files, c, options)] = c
                 if not pending:
                     return
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, timeout=0.25 if on_wait else None, return_when=FIRST_COMPLETED)
+                if on_wait is not None:
+                    on_wait()
                 for fut in done:
                     yield from _outcomes_of(fut, pending.pop(fut))
         except BaseException:
@@ -568,16 +594,33 @@ def run_batch(
     nfiles = len(tasks)
     if not batch.scheduler:
         tasks = _split_plan(tasks, sizes, jobs, options)
+    slots: dict[int, list[int]] = {}  # input index -> progress slots of its parts
+    global _PART_PROGRESS
+    if show_progress and any(t[3] is not None for t in tasks):
+        import multiprocessing as mp
+
+        numbered: list[Task] = []
+        for i, path, name, part in tasks:
+            if part is not None:
+                slots.setdefault(i, []).append(len(numbered))
+                part = dataclasses.replace(part, slot=len(numbered))
+            numbered.append((i, path, name, part))
+        tasks = numbered
+        _PART_PROGRESS = mp.Array("q", len(tasks), lock=False)  # inherited by the forked workers
+    shared = _PART_PROGRESS if slots else None
     try:
         with _Progress(console, show_progress, nfiles, total) as progress:
+            on_wait = (lambda: progress.in_flight(sum(shared))) if shared is not None else None
             if batch.scheduler:
                 outcomes: Iterable[FileOutcome] = _run_dask(batch.scheduler, _chunks(tasks, sizes, 4), options)
             elif jobs > 1 and len(tasks) > 1:
                 outcomes = _Joiner(tasks, options)(
-                    _run_local_pool(min(jobs, len(tasks)), _chunks(tasks, sizes, jobs), options))
+                    _run_local_pool(min(jobs, len(tasks)), _chunks(tasks, sizes, jobs), options, on_wait))
             else:
                 outcomes = (process_file(i, p, n, options) for i, p, n, _ in tasks)
             for out in outcomes:
+                for k in slots.pop(out.index, []):
+                    shared[k] = 0  # type: ignore[index]
                 if dataset is not None:
                     dataset.write(out)
                 if out.error is not None:
@@ -594,6 +637,7 @@ def run_batch(
                 ready[out.index] = out
                 release_in_order()
     finally:
+        _PART_PROGRESS = None
         if dataset is not None:
             dataset.close()
     result.files_ok += result.files_skipped

@@ -62,6 +62,7 @@ class Part:
     count: int
     start: int
     end: int
+    slot: int = -1  # where the part's progress goes (analyzer.batch), -1: nowhere
 
     @property
     def first(self) -> bool:

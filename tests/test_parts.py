@@ -252,3 +252,31 @@ def test_crossing_max_candidates_reads_the_file_sequentially(monkeypatch, busy):
     rows, _w, unsure = merge([(o.part, o.rows) for o in outs], STREAM, TRANSPORT)
     assert unsure and rows == []
     assert merge_parts(outs).rows == seq.rows
+
+
+def test_parts_report_progress_in_shared_memory(monkeypatch, busy):
+    import multiprocessing as mp
+
+    import analyzer.batch as batch_mod
+    from analyzer.batch import BatchOptions, run_batch
+    from analyzer.report.table import TableBuilder
+
+    path = str(busy["pcap"])
+    size = os.path.getsize(path)
+    shared = mp.Array("q", 2, lock=False)
+    monkeypatch.setattr(batch_mod, "_PART_PROGRESS", shared)
+    p1 = Part(1, 2, size // 2, size, slot=1)
+    process_file(0, path, "x", None, part=p1)
+    assert shared[1] == size - size // 2 and shared[0] == 0  # the part's own bytes, capped at its range
+
+    # a whole run with the progress bar on (a terminal console): same rows, no slot left over
+    from rich.console import Console
+
+    monkeypatch.setattr(parts_mod, "MIN_SPLIT_BYTES", 1)
+    monkeypatch.setattr(parts_mod, "MIN_PART_BYTES", 1)
+    monkeypatch.setattr(batch_mod, "_PART_PROGRESS", None)
+    b = TableBuilder()
+    console = Console(file=open(os.devnull, "w"), force_terminal=True)
+    run_batch([Path(path)], b, batch=BatchOptions(jobs=2), console=console, show_progress=True)
+    assert b.table().rows == process_file(0, path, os.path.basename(path)).rows
+    assert batch_mod._PART_PROGRESS is None
