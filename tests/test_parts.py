@@ -20,6 +20,7 @@ from analyzer.inputs import bundled_captures_dir
 from analyzer.parts import Part, merge, plan
 from analyzer.report.table import COLUMN_NAMES, sort_rows
 from analyzer.tcp import FlowTable
+from null_sink import NullSink  # tests/ is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "captures"
@@ -177,7 +178,7 @@ def test_capture_part_counts_skipped_frames_and_marks_the_boundary(busy, fmt):
 
 def test_frozen_flow_table_follows_only_live_flows():
     closed = []
-    t = FlowTable(lambda f: _Null())
+    t = FlowTable(NullSink)
     a, b = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
     t.add((1, 0.0, a, 5000, b, 443, 100, 0, 0x02, b"", 0))       # SYN: flow 0
     t.add((2, 0.1, b, 443, a, 5000, 900, 101, 0x12, b"", 0))     # SYN/ACK
@@ -188,16 +189,6 @@ def test_frozen_flow_table_follows_only_live_flows():
     assert closed == [True] and t.live_flows == 0
     t.add((5, 0.4, a, 5000, b, 443, 7, 0, 0x02, b"", 0))         # port reuse: no new stream either
     assert t.stats.flows == 1
-
-
-class _Null:
-    wants_payload = False
-
-    def on_data(self, *a): ...
-    def on_gap(self, *a): ...
-    def on_fin(self, *a): ...
-    def on_rst(self, *a): ...
-    def on_close(self, *a): ...
 
 
 def test_a_stand_in_that_takes_a_new_syn_makes_the_merge_unsure(tmp_path):

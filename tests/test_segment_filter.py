@@ -16,6 +16,7 @@ from analyzer.capture import Capture
 from analyzer.inputs import bundled_captures_dir
 from analyzer.pipeline import FileResult, analyze_file
 from analyzer.report.table import TableBuilder
+from null_sink import NullSink  # tests/ is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,16 +65,7 @@ def test_the_filter_takes_the_bulk_segments(bulk):
     from analyzer.tcp import FlowTable
 
     with Capture(bulk) as cap:
-        class Null:
-            wants_payload = False
-
-            def on_data(self, *a): ...
-            def on_gap(self, *a): ...
-            def on_fin(self, *a): ...
-            def on_rst(self, *a): ...
-            def on_close(self, *a): ...
-
-        table = FlowTable(lambda f: Null())
+        table = FlowTable(NullSink)
         cap.summarise(table.segment_filter)
         yielded = 0
         for seg in cap.segments():

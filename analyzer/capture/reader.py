@@ -500,6 +500,20 @@ class Capture:
         if self._on_mark is not None:
             self._on_mark(frame)
 
+    def _step(self, frame: int, start: int, lo: int, hi: int) -> tuple[int, int]:
+        """A record at the part's start (`lo <= start` while skipping) or past its end
+        (`start >= hi`): note it and return the new `(lo, hi)`; records still before the part
+        leave them as they are (the caller skips those: `start < lo`)."""
+        if start < lo:
+            return lo, hi
+        if lo >= 0:
+            lo = -1
+            self._reached(frame)
+        if start >= hi:
+            hi = _NEVER
+            self._reached(frame)
+        return lo, hi
+
     def _window(self, n: int, header: int) -> tuple[int, int]:
         """`(lo, hi)`: the part's bounds as buffer offsets of a record's data, for the current
         buffer of `n` bytes and records with `header` bytes before their data (a record is
@@ -634,14 +648,9 @@ class Capture:
                     if incl < orig:
                         n_trunc += 1
                     if lo >= 0 or start >= hi:  # reading one part of the file (see part())
+                        lo, hi = self._step(frame, start, lo, hi)
                         if start < lo:
                             continue
-                        if lo >= 0:
-                            lo = -1
-                            self._reached(frame)
-                        if start >= hi:
-                            hi = _NEVER
-                            self._reached(frame)
                     if incl >= minlen:
                         et, vihl, tlen, frag, proto, src, dst, sport, dport, seq, ack, of = net(buf, start)
                         if et == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF and of >= 0x5000:
@@ -812,14 +821,9 @@ class Capture:
                             if cap < orig:
                                 n_trunc += 1
                             if lo >= 0 or start >= hi:  # reading one part of the file (see part())
+                                lo, hi = self._step(frame, start, lo, hi)
                                 if start < lo:
                                     continue
-                                if lo >= 0:
-                                    lo = -1
-                                    self._reached(frame)
-                                if start >= hi:
-                                    hi = _NEVER
-                                    self._reached(frame)
                             if lt == 1 and fast and cap >= 54:  # _ETH4TCP_MIN
                                 et, vihl, tlen, frag, proto, src, dst, sport, dport, seq, ack, of = net(buf, start)
                                 if (et == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF
@@ -894,14 +898,9 @@ class Capture:
                             if cap < orig:
                                 n_trunc += 1
                             if lo >= 0 or start + 16 >= hi:  # reading one part of the file (see part())
+                                lo, hi = self._step(frame, start + 16, lo, hi)
                                 if start + 16 < lo:
                                     continue
-                                if lo >= 0:
-                                    lo = -1
-                                    self._reached(frame)
-                                if start + 16 >= hi:
-                                    hi = _NEVER
-                                    self._reached(frame)
                             if raw:
                                 yield frame, ts, lt, mv[start:start + cap], orig
                                 continue
@@ -933,14 +932,9 @@ class Capture:
                                 if cap < orig:
                                     n_trunc += 1
                                 if lo >= 0 or start >= hi:  # reading one part of the file (see part())
+                                    lo, hi = self._step(frame, start, lo, hi)
                                     if start < lo:
                                         continue
-                                    if lo >= 0:
-                                        lo = -1
-                                        self._reached(frame)
-                                    if start >= hi:
-                                        hi = _NEVER
-                                        self._reached(frame)
                                 if raw:
                                     yield frame, ts, lt, mv[start:start + cap], orig
                                     continue

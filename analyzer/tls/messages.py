@@ -114,6 +114,32 @@ def _u16(d: bytes, pos: int, what: str) -> int:
     return (d[pos] << 8) | d[pos + 1]
 
 
+def _u16_list(attr: str, width: int, what: str) -> "Callable[[Extensions, bytes, bool, bool], int]":
+    """A decoder for an extension that is one vector of uint16 codes (groups, schemes ...)."""
+    def decode(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+        end = _vec(d, 0, width, what)
+        setattr(ext, attr, _u16s(d, width, end, what))
+        return end
+    return decode
+
+
+def _u8_list(attr: str, what: str) -> "Callable[[Extensions, bytes, bool, bool], int]":
+    """A decoder for an extension that is one opaque<1..255> of uint8 codes."""
+    def decode(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+        end = _vec(d, 0, 1, what)
+        setattr(ext, attr, list(d[1:end]))
+        return end
+    return decode
+
+
+_ext_supported_groups = _u16_list("supported_groups", 2, "named_group_list")
+_ext_signature_algorithms = _u16_list("signature_algorithms", 2, "supported_signature_algorithms")
+_ext_signature_algorithms_cert = _u16_list("signature_algorithms_cert", 2, "signature_algorithms_cert")
+_ext_compress_certificate = _u16_list("compress_certificate", 1, "algorithms")
+_ext_ec_point_formats = _u8_list("ec_point_formats", "ec_point_format_list")
+_ext_psk_modes = _u8_list("psk_key_exchange_modes", "ke_modes")
+
+
 def _ext_server_name(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
     if server or not d:
         return len(d)  # the server's server_name is empty (RFC 6066 3)
@@ -158,30 +184,6 @@ def _ext_supported_versions(ext: Extensions, d: bytes, server: bool, hrr: bool) 
     return end
 
 
-def _ext_supported_groups(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
-    end = _vec(d, 0, 2, "named_group_list")
-    ext.supported_groups = _u16s(d, 2, end, "named_group_list")
-    return end
-
-
-def _ext_ec_point_formats(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
-    end = _vec(d, 0, 1, "ec_point_format_list")
-    ext.ec_point_formats = list(d[1:end])
-    return end
-
-
-def _ext_signature_algorithms(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
-    end = _vec(d, 0, 2, "supported_signature_algorithms")
-    ext.signature_algorithms = _u16s(d, 2, end, "supported_signature_algorithms")
-    return end
-
-
-def _ext_signature_algorithms_cert(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
-    end = _vec(d, 0, 2, "signature_algorithms_cert")
-    ext.signature_algorithms_cert = _u16s(d, 2, end, "signature_algorithms_cert")
-    return end
-
-
 def _ext_key_share(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
     if hrr:
         ext.key_share_selected_group = _u16(d, 0, "selected_group")
@@ -221,12 +223,6 @@ def _ext_pre_shared_key(ext: Extensions, d: bytes, server: bool, hrr: bool) -> i
     return end
 
 
-def _ext_psk_modes(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
-    end = _vec(d, 0, 1, "ke_modes")
-    ext.psk_key_exchange_modes = list(d[1:end])
-    return end
-
-
 def _ext_renegotiation_info(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
     end = _vec(d, 0, 1, "renegotiated_connection")
     ext.renegotiation_info = bytes(d[1:end])
@@ -236,12 +232,6 @@ def _ext_renegotiation_info(ext: Extensions, d: bytes, server: bool, hrr: bool) 
 def _ext_record_size_limit(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
     ext.record_size_limit = _u16(d, 0, "RecordSizeLimit")
     return 2
-
-
-def _ext_compress_certificate(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
-    end = _vec(d, 0, 1, "algorithms")
-    ext.compress_certificate = _u16s(d, 1, end, "algorithms")
-    return end
 
 
 def _ext_heartbeat(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:

@@ -1,0 +1,16 @@
+"""A StreamSink that takes nothing (tests of the capture and TCP stages without TLS)."""
+
+from __future__ import annotations
+
+
+class NullSink:
+    wants_payload = False
+
+    def __init__(self, *flow: object) -> None:
+        pass
+
+    def on_data(self, *a: object) -> None: ...
+    def on_gap(self, *a: object) -> None: ...
+    def on_fin(self, *a: object) -> None: ...
+    def on_rst(self, *a: object) -> None: ...
+    def on_close(self, *a: object) -> None: ...
