@@ -34,7 +34,6 @@ runs one QUIC-only pass over the whole file (UDP conversations are numbered over
 from __future__ import annotations
 
 import bisect
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -235,13 +234,6 @@ def merge(parts: list[tuple[PartInfo, list[tuple[Any, ...]]]], stream_index: int
         warnings.extend(info.warnings)
         state = _advance(state, info)
     return rows_out, warnings, None
-
-
-def file_size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
 
 
 __all__ = ["Candidate", "MIN_PART_BYTES", "MIN_SPLIT_BYTES", "Part", "PartInfo", "Recorder", "merge", "plan",

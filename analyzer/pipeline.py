@@ -242,7 +242,7 @@ class _PartRun:
             info.created = self.table.stats.flows
         for key, f in self.live.items():
             reason = f.close_reason or "end"
-            info.live[key] = (None if reason == "end" else f._extra().close_frame, reason)
+            info.live[key] = (None if reason == "end" else f.close_frame, reason)
         if self.table.stats.evicted_capacity:
             info.unsure = "more live flows than the flow table holds (flows were evicted)"
         warnings = cap.stats.warnings

@@ -290,6 +290,11 @@ class Flow:
     def close_reason(self) -> str | None:
         return None if self._x is None else self._x.close_reason
 
+    @property
+    def close_frame(self) -> int | None:
+        """The frame at which the flow was closed (a port-reusing SYN's, for reason 'reuse')."""
+        return None if self._x is None else self._x.close_frame
+
     def _extra(self) -> _FlowExtra:
         x = self._x
         if x is None:
