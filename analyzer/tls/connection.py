@@ -151,6 +151,14 @@ class TLSConnection:
                 return
             data = data[st.skip:]
             st.skip = 0
+        if st.seen and not st.buf and not st.sslv2 and not self._http_head[d]:
+            # nothing pending: read the records straight from the segment (the usual case)
+            try:
+                self._parse_records(d, st, frame, ts, data)
+            except TLSDecodeError as e:
+                e.frame = frame
+                self._set_malformed(d, str(e), frame)
+            return
         st.buf += data
         if self._http_head[d] and not self._skip_http_head(d, st, frame, ts):
             return
@@ -292,8 +300,11 @@ class TLSConnection:
 
     # -- record layer ------------------------------------------------------
 
-    def _parse_records(self, d: int, st: _Direction, frame: int, ts: float) -> None:
-        buf = st.buf
+    def _parse_records(self, d: int, st: _Direction, frame: int, ts: float,
+                       data: bytes | memoryview | None = None) -> None:
+        """The complete records in `st.buf`, or in `data` when given (then `st.buf` is empty and
+        only what is left of `data`, a partial record, is kept in it)."""
+        buf = st.buf if data is None else data
         pos = 0
         n = len(buf)
         if st.sslv2:
@@ -317,7 +328,8 @@ class TLSConnection:
             version = (buf[pos + 1] << 8) | buf[pos + 2]
             length = (buf[pos + 3] << 8) | buf[pos + 4]
             if not (20 <= ct <= 26) or buf[pos + 1] != 3 or length > MAX_RECORD_LENGTH:
-                del buf[:pos]
+                if data is None:
+                    del buf[:pos]
                 raise TLSDecodeError(
                     f"invalid record header (content type {ct}, version 0x{version:04x}, length {length})"
                 )
@@ -339,9 +351,13 @@ class TLSConnection:
                 self._record(d, st, ct, bytes(buf[pos + 5 : end]), length, frame, ts)
             pos = end
             if st.dead:
-                buf.clear()
+                if data is None:
+                    buf.clear()
                 return
-        del buf[:pos]
+        if data is None:
+            del buf[:pos]
+        elif pos < n and not st.skip:
+            st.buf += buf[pos:]
 
     def _record(self, d: int, st: _Direction, ct: int, body: bytes | None, length: int, frame: int, ts: float) -> None:
         s = self.summary
@@ -358,8 +374,11 @@ class TLSConnection:
             if st.encrypted:
                 self._encrypted_handshake(d, st, length, frame, ts)
                 return
-            st.hs += body
-            self._parse_handshake(d, st, frame, ts)
+            if st.hs:
+                st.hs += body
+                self._parse_handshake(d, st, frame, ts)
+            else:
+                self._parse_handshake(d, st, frame, ts, body)
         elif ct == ContentType.CHANGE_CIPHER_SPEC:
             self._event(d, "change_cipher_spec", frame, ts, length)
             st.ccs = True
@@ -510,8 +529,10 @@ class TLSConnection:
 
     # -- handshake layer ---------------------------------------------------
 
-    def _parse_handshake(self, d: int, st: _Direction, frame: int, ts: float) -> None:
-        hs = st.hs
+    def _parse_handshake(self, d: int, st: _Direction, frame: int, ts: float, data: bytes | None = None) -> None:
+        """The complete handshake messages in `st.hs`, or in `data` when given (then `st.hs` is
+        empty and only a partial message left at its end is kept in it)."""
+        hs = st.hs if data is None else data
         pos = 0
         while len(hs) - pos >= 4:
             t = hs[pos]
@@ -524,9 +545,12 @@ class TLSConnection:
             pos += 4 + length
             self._handshake_message(d, t, body, frame, ts)
             if st.dead:
-                hs.clear()
+                st.hs.clear()
                 return
-        del hs[:pos]
+        if data is None:
+            del hs[:pos]
+        elif pos < len(hs):
+            st.hs += hs[pos:]
 
     def _handshake_message(self, d: int, t: int, body: bytes, frame: int, ts: float, sslv2: bool = False) -> None:
         s = self.summary
