@@ -459,6 +459,7 @@ def summary(
     inputs: list[Path] = typer.Argument(None, metavar="[FILE_OR_DIR]...", help=INPUTS_HELP),
     tls_only: bool = typer.Option(False, "--tls-only", help="Leave out TCP connections that carried no TLS."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
+    jobs: Optional[int] = jobs_option(),
     keylog: list[Path] = keylog_option(),
     key: list[Path] = key_option(),
     key_password: Optional[str] = key_password_option(),
@@ -470,7 +471,7 @@ def summary(
     rows = TableBuilder()
     keys = _key_material(keylog, key, key_password, quiet)
     opts = Options(include_non_tls=not tls_only, keys=keys, keylog=str(keylog[0]) if keylog else None)
-    read_ok, failed = run_analysis(inputs, rows.add, quiet=quiet, options=opts)
+    read_ok, failed = run_analysis(inputs, rows.add, quiet=quiet, options=opts, batch=BatchOptions(jobs=jobs))
     _report_unused_keys(keys, quiet)
     if read_ok == 0:
         raise typer.Exit(2)
