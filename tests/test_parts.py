@@ -271,3 +271,31 @@ def test_parts_report_progress_in_shared_memory(monkeypatch, busy):
     run_batch([Path(path)], b, batch=BatchOptions(jobs=2), console=console, show_progress=True)
     assert b.table().rows == process_file(0, path, os.path.basename(path)).rows
     assert batch_mod._PART_PROGRESS is None
+
+
+def test_parts_equal_sequential_on_a_damaged_capture(busy, tmp_path):
+    """Garbage between records and a record with an absurd length: every part resynchronises
+    where a sequential run does, so frame numbers and rows agree, and each warning is
+    reported once."""
+    data = bytearray(busy["pcap"].read_bytes())
+    offsets = []
+    off = 24
+    while off + 16 <= len(data):
+        offsets.append(off)
+        off += 16 + int.from_bytes(data[off + 8:off + 12], "little")
+    a = offsets[len(offsets) * 3 // 10]
+    b = offsets[len(offsets) * 6 // 10]
+    data[b + 8:b + 12] = (50_000_000).to_bytes(4, "little")  # an implausible captured length
+    data[a:a] = bytes(range(256)) * 4                         # 1 KiB of garbage before a record
+    path = tmp_path / "damaged.pcap"
+    path.write_bytes(bytes(data))
+    seq = process_file(0, str(path), path.name)
+    assert seq.error is None and len(seq.warnings) >= 2
+    size = len(data)
+    for k in (2, 3, 5):
+        outs = _in_parts(str(path), [size * i // k for i in range(1, k)])
+        rows, warnings, unsure = merge([(o.part, o.rows) for o in outs], STREAM, TRANSPORT)
+        sort_rows(rows)
+        assert unsure is None
+        assert rows == seq.rows, f"{k} parts"
+        assert [f"{path}: {w}" for w in warnings] == seq.warnings
