@@ -31,7 +31,10 @@ import gc
 import hashlib
 import json
 import os
+import pickle
+import shutil
 import sys
+import tempfile
 import time
 import urllib.parse
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -79,6 +82,7 @@ class FileOutcome:
     seconds: float = 0.0
     skipped: bool = False  # finished by an earlier run (resume); rows read back from the dataset
     part: "PartInfo | None" = None  # one part of a file (analyzer.parts): what the merge needs
+    rows_file: str | None = None    # a part's rows, pickled (loaded by merge_parts)
 
 
 class RowSink(Protocol):
@@ -125,9 +129,13 @@ def process_file(index: int, path: str, name: str, options: Options | None = Non
     res = FileResult(path=path, name=name)
     options = dataclasses.replace(options or Options(), events=False)  # rows only: no ladder events
     tick = _part_ticker(part)
+    # a part writes its rows to a spool file as they come: the parent reads them once this worker
+    # has exited, so the workers' rows and the merged table are never in memory at the same time
+    spool = _RowSpool(part.spool, part.index) if part is not None and part.spool is not None else None
+    add = spool.add if spool is not None else builder.add
     try:
         for s in analyze_file(path, name=name, options=options, result=res, part=part, progress=tick):
-            builder.add(s)
+            add(s)
     except CaptureError as e:
         out.error = str(e)
     except OSError as e:
@@ -139,8 +147,55 @@ def process_file(index: int, path: str, name: str, options: Options | None = Non
         warnings = res.part.warnings if res.part is not None else res.capture.warnings if res.capture else []
         out.warnings = [f"{path}: {w}" for w in warnings]
     out.part = res.part
+    if spool is not None:
+        out.rows_file = spool.close()
     out.seconds = time.perf_counter() - t0
     return out
+
+
+class _RowSpool:
+    """A part's rows, pickled to a file in chunks as its connections finish."""
+
+    CHUNK = 2048
+
+    def __init__(self, folder: str, index: int) -> None:
+        from .report.table import TableBuilder
+
+        fd, self.path = tempfile.mkstemp(prefix=f"part{index}-", suffix=".pickle", dir=folder)
+        self._f = os.fdopen(fd, "wb")
+        self._new = TableBuilder
+        self._builder = TableBuilder()
+
+    def add(self, summary: Any) -> None:
+        self._builder.add(summary)
+        if self._builder.rows >= self.CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._builder.rows:
+            pickle.dump(self._builder.table().rows, self._f, protocol=pickle.HIGHEST_PROTOCOL)
+            self._builder = self._new()
+
+    def close(self) -> str:
+        self._flush()
+        self._f.close()
+        return self.path
+
+
+def _load_rows(out: FileOutcome) -> None:
+    """Rows a part left in its spool file (see process_file)."""
+    if out.rows_file is None:
+        return
+    rows: list[tuple[Any, ...]] = []
+    with open(out.rows_file, "rb") as f:
+        while True:
+            try:
+                rows.extend(pickle.load(f))
+            except EOFError:
+                break
+    os.unlink(out.rows_file)
+    out.rows_file = None
+    out.rows = rows
 
 
 def _part_ticker(part: "Part | None") -> Callable[[int], None] | None:
@@ -164,6 +219,8 @@ def merge_parts(outs: list[FileOutcome], options: Options | None = None) -> File
     from .report.table import COLUMN_NAMES, sort_rows
 
     first = outs[0]
+    for o in outs:
+        _load_rows(o)
     t_parts = sum(o.seconds for o in outs)
     errors = [o.error for o in outs if o.error is not None]
     unsure = None
@@ -470,26 +527,33 @@ def _run_local_pool(jobs: int, chunks: Iterable[list[Task]],
 
     ctx = mp.get_context("fork") if sys.platform.startswith("linux") else None
     window = jobs * 2
+    last: list[FileOutcome] = []
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
         pending: dict[Future[list[FileOutcome]], list[Task]] = {}
         it = iter(chunks)
+        exhausted = False
         try:
             while True:
-                while len(pending) < window:
+                while not exhausted and len(pending) < window:
                     c = next(it, None)
                     if c is None:
+                        exhausted = True
                         break
                     pending[pool.submit(process_files, c, options)] = c
                 if not pending:
-                    return
+                    break
                 done, _ = wait(pending, timeout=0.25 if on_wait else None, return_when=FIRST_COMPLETED)
                 if on_wait is not None:
                     on_wait()
-                for fut in done:
-                    yield from _outcomes_of(fut, pending.pop(fut))
+                outs = [o for fut in done for o in _outcomes_of(fut, pending.pop(fut))]
+                if exhausted and not pending:
+                    last = outs  # handed out once the workers have exited (their memory is back)
+                    break
+                yield from outs
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+    yield from last
 
 
 def _outcomes_of(fut: Any, chunk: list[Task]) -> list[FileOutcome]:
@@ -594,6 +658,10 @@ def run_batch(
     nfiles = len(tasks)
     if not batch.scheduler:
         tasks = _split_plan(tasks, sizes, jobs, options)
+    spool = None
+    if any(t[3] is not None for t in tasks):
+        spool = tempfile.mkdtemp(prefix="handshake-analyzer-parts-")
+        tasks = [(i, p, n, part if part is None else dataclasses.replace(part, spool=spool)) for i, p, n, part in tasks]
     slots: dict[int, list[int]] = {}  # input index -> progress slots of its parts
     global _PART_PROGRESS
     if show_progress and any(t[3] is not None for t in tasks):
@@ -638,6 +706,8 @@ def run_batch(
                 release_in_order()
     finally:
         _PART_PROGRESS = None
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
         if dataset is not None:
             dataset.close()
     result.files_ok += result.files_skipped

@@ -62,6 +62,7 @@ class Part:
     start: int
     end: int
     slot: int = -1  # where the part's progress goes (analyzer.batch), -1: nowhere
+    spool: str | None = None  # a folder where the part leaves its rows for the merge (analyzer.batch)
 
     @property
     def first(self) -> bool:

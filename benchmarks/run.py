@@ -11,9 +11,10 @@ Owns the timing protocol and the agreement check:
   -e tls.handshake.extensions_server_name -e tls.handshake.session_id
   -o tcp.reassemble_out_of_order:TRUE > OUT/NAME.tshark.tsv``,
   each in a fresh process, measuring wall time (``time.perf_counter`` around the
-  child) and peak RSS (``/usr/bin/time -v``'s "Maximum resident set size"; without
-  it, a small Python wrapper reports ``resource.getrusage(RUSAGE_CHILDREN)`` of its
-  one child). The median of the runs is reported.
+  child) and peak memory: the process tree's total PSS sampled from /proc every 20 ms
+  (the analyzer may run worker processes); without /proc, the largest process's maximum
+  RSS (``/usr/bin/time -v``, or ``resource.getrusage(RUSAGE_CHILDREN)`` in a small
+  Python wrapper). The median of the runs is reported.
 * Agreement: every ``tcp.stream`` in which tshark found a ServerHello must be a row of
   ours with a ServerHello (``server_hello_frame`` set); for those, the negotiated
   version and cipher suite must match. Rows where we found a ServerHello and tshark
@@ -211,8 +212,59 @@ def print_decrypt(results: list[dict[str, Any]]) -> None:
         print(f"  statuses {r['statuses']}; stream 0 identical to tshark's follow: {r['stream0_equal_to_tshark']}")
 
 
+def _tree_pss_kb(pid: int) -> int | None:
+    """Proportional set size (shared pages split between the processes sharing them) of `pid`
+    and all its descendants, from /proc; None where /proc has no smaps_rollup."""
+    total, todo, seen, found = 0, [pid], set(), False
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        found = True
+                        break
+            with open(f"/proc/{p}/task/{p}/children") as f:
+                todo += [int(x) for x in f.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total if found else None
+
+
+class _TreeSampler:
+    """Samples the memory of a process tree every 20 ms in a thread: the peak of the sum over
+    all its processes (our analyzer reads a large file in several worker processes, so the
+    largest single process, which is what `time -v` reports, would understate it)."""
+
+    def __init__(self, pid: int) -> None:
+        import threading
+
+        self.pid = pid
+        self.peak_kb: int | None = None
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            kb = _tree_pss_kb(self.pid)
+            if kb is not None and (self.peak_kb is None or kb > self.peak_kb):
+                self.peak_kb = kb
+            self._stop.wait(0.02)
+
+    def stop(self) -> int | None:
+        self._stop.set()
+        self._t.join()
+        return self.peak_kb
+
+
 def measure(tool: str, cmd: list[str], stdout_path: Path | None, timeout: float) -> Run:
-    """Run ``cmd`` once in a fresh process; wall time and peak RSS."""
+    """Run ``cmd`` once in a fresh process; wall time and peak memory (the process tree's PSS,
+    sampled; without /proc, the largest process's maximum RSS)."""
     gnu_time = Path("/usr/bin/time")
     if gnu_time.exists():
         full = [str(gnu_time), "-v", *cmd]
@@ -221,12 +273,21 @@ def measure(tool: str, cmd: list[str], stdout_path: Path | None, timeout: float)
     out = stdout_path.open("wb") if stdout_path else subprocess.DEVNULL
     try:
         t0 = time.perf_counter()
-        proc = subprocess.run(full, stdout=out, stderr=subprocess.PIPE, cwd=ROOT, timeout=timeout,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        child = subprocess.Popen(full, stdout=out, stderr=subprocess.PIPE, cwd=ROOT,
+                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
+        sampler = _TreeSampler(child.pid)
+        try:
+            _, err_bytes = child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            raise
         wall = time.perf_counter() - t0
+        tree_kb = sampler.stop()
     finally:
         if stdout_path:
             out.close()  # type: ignore[union-attr]
+    proc = subprocess.CompletedProcess(full, child.returncode, None, err_bytes)
     err = proc.stderr.decode(errors="replace")
     peak_kb = user = sys_ = None
     rc = proc.returncode
@@ -246,6 +307,8 @@ def measure(tool: str, cmd: list[str], stdout_path: Path | None, timeout: float)
     if rc != 0:
         tail = "\n".join(l for l in err.splitlines() if not l.startswith("\t"))[-2000:]
         print(f"  ! {tool} exited with {rc}:\n{tail}", file=sys.stderr)
+    if tree_kb is not None:
+        peak_kb = tree_kb  # the tree's sum, not the largest process
     return Run(tool, wall, peak_kb / 1024 if peak_kb is not None else None, rc, user, sys_)
 
 

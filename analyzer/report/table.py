@@ -250,12 +250,16 @@ class TableBuilder:
         if len(intern) >= MAX_INTERNED:
             self._rows.append(row)
             return
-        vals = list(row)
+        vals = None
         for i in _LIST_INDEX:
-            v = vals[i]
+            v = row[i]
             if v is not None:
-                vals[i] = intern.setdefault(v, v)
-        self._rows.append(tuple(vals))
+                shared = intern.setdefault(v, v)
+                if shared is not v:
+                    if vals is None:
+                        vals = list(row)
+                    vals[i] = shared
+        self._rows.append(row if vals is None else tuple(vals))  # a new tuple only when a value is shared
 
     @property
     def rows(self) -> int:
