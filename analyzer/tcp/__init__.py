@@ -45,11 +45,14 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import struct
 from collections import OrderedDict
 from dataclasses import dataclass, fields
 from typing import Any, Callable, Protocol
 
 from ..capture.reader import SegmentFilter
+
+_PORTS = struct.Struct(">HH").pack  # a SegmentFilter key: src + dst addresses + ports, as on the wire
 
 __all__ = [
     "FIN", "SYN", "RST", "PSH", "ACK", "URG",
@@ -929,10 +932,12 @@ class FlowTable:
         if f._fc is not None:
             return
         a, ap, b, bp = f._key
+        if len(a) != 4:
+            return  # the capture counts only Ethernet/IPv4 segments (SegmentFilter)
         ca: list = [0, 0.0, 0, 0]
         cb: list = [0, 0.0, 0, 0]
-        self._counters[(a, ap, b, bp)] = ca
-        self._counters[(b, bp, a, ap)] = cb
+        self._counters[a + b + _PORTS(ap, bp)] = ca
+        self._counters[b + a + _PORTS(bp, ap)] = cb
         f._fc = (ca, cb)
 
     def _fold(self, f: Flow) -> None:
@@ -962,8 +967,8 @@ class FlowTable:
     def _filter_off(self, f: Flow) -> None:
         self._fold(f)
         a, ap, b, bp = f._key
-        self._counters.pop((a, ap, b, bp), None)
-        self._counters.pop((b, bp, a, ap), None)
+        self._counters.pop(a + b + _PORTS(ap, bp), None)
+        self._counters.pop(b + a + _PORTS(bp, ap), None)
         f._fc = None
 
     def _close(self, f: Flow, reason: str, frame: int, ts: float) -> None:
