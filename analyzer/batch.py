@@ -251,14 +251,14 @@ def process_files(tasks: list[Task], options: Options | None = None) -> list[Fil
 
 def _split_plan(tasks: list[Task], sizes: dict[int, int], jobs: int, options: Options | None) -> list[Task]:
     """Fewer files than cores: cut the large ones into parts (see `analyzer.parts`)."""
-    from .parts import plan, splittable
+    from .parts import plan, skip_ratio, splittable
 
     if jobs < 2 or len(tasks) >= jobs or (options is not None and (options.on_connection or options.app_data)):
         return tasks
     per = max(2, jobs // len(tasks))
     out: list[Task] = []
     for i, path, name, _ in tasks:
-        parts = plan(sizes.get(i, 0), per) if splittable(path, sizes.get(i, 0)) else []
+        parts = plan(sizes.get(i, 0), per, skip_ratio(path)) if splittable(path, sizes.get(i, 0)) else []
         if len(parts) > 1:
             out.extend((i, path, name, p) for p in parts)
         else:

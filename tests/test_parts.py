@@ -140,7 +140,11 @@ def test_cli_reads_one_large_file_in_parts(monkeypatch, tmp_path, busy):
 
 
 def test_no_split_for_small_compressed_or_callback_runs(tmp_path, busy):
-    from analyzer.parts import splittable
+    from analyzer.parts import skip_ratio, splittable
+
+    r = skip_ratio(str(busy["pcap"]))
+    assert 0 < r < 0.2  # many connections per record: walking is cheap next to analysing
+    assert skip_ratio(str(tmp_path / "missing.pcap")) == 0.0
 
     assert not splittable(str(busy["pcap"]), os.path.getsize(busy["pcap"]))  # below MIN_SPLIT_BYTES
     gz = tmp_path / "x.pcap.gz"
@@ -152,6 +156,14 @@ def test_no_split_for_small_compressed_or_callback_runs(tmp_path, busy):
         cap.part(10, None, None)
     assert [p.count for p in plan(100 << 20, 8)] == [6] * 6  # parts of at least MIN_PART_BYTES
     assert plan(10, 4) == [Part(0, 1, 0, 10)]
+    # later parts walk more records before their range: they get less of it
+    ps = plan(1 << 30, 4, skip_ratio=0.1)
+    sizes = [p.end - p.start for p in ps]
+    assert ps[0].start == 0 and ps[-1].end == 1 << 30 and all(a.end == b.start for a, b in zip(ps, ps[1:]))
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[-1]
+    # the cost model: each part's walk + analysis is about the same
+    costs = [0.1 * p.start + (p.end - p.start) for p in ps]
+    assert max(costs) - min(costs) < 1e-6 * (1 << 30)
 
 
 @pytest.mark.parametrize("fmt", ["pcap", "pcapng"])
