@@ -26,6 +26,7 @@ Nothing here parses packets or knows TLS; it calls `analyzer.pipeline`.
 
 from __future__ import annotations
 
+import array
 import dataclasses
 import gc
 import hashlib
@@ -82,7 +83,8 @@ class FileOutcome:
     seconds: float = 0.0
     skipped: bool = False  # finished by an earlier run (resume); rows read back from the dataset
     part: "PartInfo | None" = None  # one part of a file (analyzer.parts): what the merge needs
-    rows_file: str | None = None    # a part's rows, pickled (loaded by merge_parts)
+    rows_file: str | None = None    # a part's rows, pickled (read by merge_parts' _MergedParts)
+    rows_streams: Any = None        # ... and the stream number of each of them
 
 
 class RowSink(Protocol):
@@ -149,6 +151,9 @@ def process_file(index: int, path: str, name: str, options: Options | None = Non
     out.part = res.part
     if spool is not None:
         out.rows_file = spool.close()
+        out.rows_streams = spool.streams
+        if out.part is not None:
+            out.part.detach(spool.path + ".info")
     out.seconds = time.perf_counter() - t0
     return out
 
@@ -165,6 +170,7 @@ class _RowSpool:
         self._f = os.fdopen(fd, "wb")
         self._new = TableBuilder
         self._builder = TableBuilder()
+        self.streams = array.array("q")  # the stream number of each row written (the merge counts with it)
 
     def add(self, summary: Any) -> None:
         self._builder.add(summary)
@@ -173,7 +179,12 @@ class _RowSpool:
 
     def _flush(self) -> None:
         if self._builder.rows:
-            pickle.dump(self._builder.table().rows, self._f, protocol=pickle.HIGHEST_PROTOCOL)
+            from .report.table import COLUMN_NAMES
+
+            rows = self._builder.table().rows
+            si = COLUMN_NAMES.index("stream")
+            self.streams.extend(-1 if r[si] is None else r[si] for r in rows)
+            pickle.dump(rows, self._f, protocol=pickle.HIGHEST_PROTOCOL)
             self._builder = self._new()
 
     def close(self) -> str:
@@ -182,20 +193,46 @@ class _RowSpool:
         return self.path
 
 
-def _load_rows(out: FileOutcome) -> None:
-    """Rows a part left in its spool file (see process_file)."""
-    if out.rows_file is None:
-        return
-    rows: list[tuple[Any, ...]] = []
-    with open(out.rows_file, "rb") as f:
+def _spooled(path: str) -> Iterator[tuple[Any, ...]]:
+    """The rows a part left in its spool file (see process_file), read as they are needed."""
+    with open(path, "rb") as f:
         while True:
             try:
-                rows.extend(pickle.load(f))
+                chunk = pickle.load(f)
             except EOFError:
-                break
-    os.unlink(out.rows_file)
-    out.rows_file = None
-    out.rows = rows
+                return
+            yield from chunk
+
+
+class _MergedParts:
+    """The rows of a file read in parts, as one sequential run numbers them: read from the
+    parts' spool files (or their row lists) and renumbered as they are iterated, so the whole
+    file's rows are never in memory at once. Iterable any number of times; has a length."""
+
+    def __init__(self, outs: list[FileOutcome], drops: list[set[int]], bases: list[int],
+                 extra: list[tuple[Any, ...]]) -> None:
+        from .report.table import COLUMN_NAMES
+
+        self._outs, self._drops, self._bases, self._extra = outs, drops, bases, extra
+        self._si, self._ti = COLUMN_NAMES.index("stream"), COLUMN_NAMES.index("transport")
+        n = len(extra)
+        for o, drop in zip(outs, drops):
+            if o.rows_file is not None:
+                n += sum(1 for s in o.rows_streams if s not in drop)
+            else:
+                n += sum(1 for r in o.rows if r[self._si] not in drop or r[self._ti] != "tcp")
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        from .parts import renumber
+
+        for o, drop, base in zip(self._outs, self._drops, self._bases):
+            rows = _spooled(o.rows_file) if o.rows_file is not None else o.rows
+            yield from renumber(rows, drop, base, self._si, self._ti)
+        yield from self._extra
 
 
 def _part_ticker(part: "Part | None") -> Callable[[int], None] | None:
@@ -213,29 +250,32 @@ def _part_ticker(part: "Part | None") -> Callable[[int], None] | None:
 
 def merge_parts(outs: list[FileOutcome], options: Options | None = None) -> FileOutcome:
     """One file's outcome from the outcomes of its parts (in part order), as a sequential run
-    would give it: see `analyzer.parts`. Reads the file sequentially here when the parts
-    cannot be merged exactly, and runs the QUIC-only pass when a part saw QUIC."""
-    from .parts import merge
-    from .report.table import COLUMN_NAMES, sort_rows
+    would give it: see `analyzer.parts`. Its rows are read from the parts' spool files as
+    they are used (in part order, not sorted: the sink sorts). Reads the file sequentially
+    here when the parts cannot be merged exactly, and runs the QUIC-only pass when a part saw
+    QUIC."""
+    from .parts import merge_plan
 
     first = outs[0]
-    for o in outs:
-        _load_rows(o)
     t_parts = sum(o.seconds for o in outs)
     errors = [o.error for o in outs if o.error is not None]
+    for o in outs:
+        if o.part is not None:
+            o.part.attach()
     unsure = None
     if not errors:
-        rows, warnings, unsure = merge([(o.part, o.rows) for o in outs if o.part is not None],
-                                       COLUMN_NAMES.index("stream"), COLUMN_NAMES.index("transport"))
-    if errors or unsure is not None:
+        drops, bases, unsure = merge_plan([o.part for o in outs if o.part is not None])
+    if errors or unsure is not None or any(o.part is None for o in outs):
         # an error (e.g. a truncated file) is reported as a sequential run reports it
         return process_file(first.index, first.path, first.name, options)
+    extra: list[tuple[Any, ...]] = []
+    if any(o.part.quic for o in outs) and (options is None or options.quic):  # type: ignore[union-attr]
+        extra = process_file(first.index, first.path, first.name,
+                             dataclasses.replace(options or Options(), tcp=False)).rows
+    warnings = [w for o in outs for w in o.warnings]
     out = FileOutcome(index=first.index, path=first.path, name=first.name, size=first.size,
-                      mtime_ns=first.mtime_ns, rows=rows, warnings=[f"{first.path}: {w}" for w in warnings])
-    if any(o.part is not None and o.part.quic for o in outs) and (options is None or options.quic):
-        quic = process_file(first.index, first.path, first.name, dataclasses.replace(options or Options(), tcp=False))
-        out.rows = out.rows + quic.rows
-    sort_rows(out.rows)  # as process_file gives them
+                      mtime_ns=first.mtime_ns, warnings=warnings)
+    out.rows = _MergedParts(outs, drops, bases, extra)  # type: ignore[assignment]
     out.seconds = t_parts
     return out
 
@@ -398,9 +438,9 @@ class Dataset:
 
     def write(self, outcome: FileOutcome) -> None:
         """Write one file's rows (or its error row) atomically, then record it in the manifest."""
-        rows = outcome.rows if outcome.error is None else outcome.rows + [error_row(outcome.name, outcome.error)]
+        rows: Any = outcome.rows if outcome.error is None else outcome.rows + [error_row(outcome.name, outcome.error)]
         part: str | None = None
-        if rows:
+        if len(rows):
             d = self.root / _partition_dir(outcome.name)
             d.mkdir(parents=True, exist_ok=True)
             final = d / _part_name(outcome.path)
@@ -425,17 +465,30 @@ class Dataset:
         self._fh.close()
 
 
-def _write_part(rows: list[tuple[Any, ...]], path: Path) -> None:
+def _write_part(rows: Iterable[tuple[Any, ...]], path: Path) -> None:
+    """Rows to one Parquet file, 4,096 at a time (a large capture's rows are not all in memory)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .report.table import COLUMNS, arrow_type
+    from .report.table import COLUMNS, SLICE_ROWS, arrow_type
 
     keep = [i for i, c in enumerate(COLUMNS) if c.name != PARTITION]
-    cols = list(zip(*rows))
-    arrays = [pa.array(cols[i], type=arrow_type(COLUMNS[i].type)) for i in keep]
-    table = pa.Table.from_arrays(arrays, names=[COLUMNS[i].name for i in keep])
-    pq.write_table(table, path)
+    types = [arrow_type(COLUMNS[i].type) for i in keep]
+    schema = pa.schema([pa.field(COLUMNS[i].name, t) for i, t in zip(keep, types)])
+
+    def batch(chunk: list[tuple[Any, ...]]) -> Any:
+        cols = list(zip(*chunk))
+        return pa.RecordBatch.from_arrays([pa.array(cols[i], type=t) for i, t in zip(keep, types)], schema=schema)
+
+    with pq.ParquetWriter(path, schema) as writer:
+        chunk: list[tuple[Any, ...]] = []
+        for r in rows:
+            chunk.append(r)
+            if len(chunk) >= SLICE_ROWS:
+                writer.write_batch(batch(chunk))
+                chunk = []
+        if chunk:
+            writer.write_batch(batch(chunk))
 
 
 def read_part(path: Path, capture: str) -> list[tuple[Any, ...]]:

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 #: Files smaller than this are never cut (a part costs a process and a pass over the
 #: records before its range).
@@ -101,6 +101,29 @@ class PartInfo:
     unsure: str | None = None               # why this part cannot be merged exactly
     mark_frame: int | None = None           # first frame after the range (not the last part)
     warnings: list[str] = field(default_factory=list)  # warnings about the part's own range
+    detached: str | None = None             # live, tombs and candidates are in this file (see detach)
+
+    def detach(self, path: str) -> None:
+        """Move the bulky fields (live, tombs, candidates: up to tens of thousands of 4-tuples)
+        to a file, so the part's process can exit before the merge reads them."""
+        import pickle
+
+        with open(path, "wb") as f:
+            pickle.dump((self.live, self.tombs, self.candidates), f, protocol=pickle.HIGHEST_PROTOCOL)
+        self.live, self.tombs, self.candidates = {}, set(), []
+        self.detached = path
+
+    def attach(self) -> None:
+        """Read back what detach() moved out (and remove its file)."""
+        if self.detached is None:
+            return
+        import os
+        import pickle
+
+        with open(self.detached, "rb") as f:
+            self.live, self.tombs, self.candidates = pickle.load(f)
+        os.unlink(self.detached)
+        self.detached = None
 
 
 def splittable(path: str, size: int) -> bool:
@@ -166,28 +189,32 @@ class Recorder:
 
     def __init__(self, info: PartInfo) -> None:
         self.info = info
-        self.flows: list[Any] = []     # the tcp.Flow objects (their syn_frame may still change)
-        self.again: list[bool] = []
+        # flows started by a SYN are final at once (their syn_frame is their first frame); the
+        # others (started mid-stream, few) are kept as flows: they may still take a SYN
+        self.done: list[Candidate] = []
+        self.open: list[tuple[Any, bool]] = []
         self._t0: float | None = None
 
     def __call__(self, flow: Any, again: bool) -> None:
         if self._t0 is None:
             self._t0 = flow.start_ts
-        if flow.role_source == "syn" and flow.start_ts - self._t0 > SYN_WINDOW:
+        syn = flow.role_source == "syn"
+        if syn and flow.start_ts - self._t0 > SYN_WINDOW:
             return
-        if len(self.flows) >= MAX_CANDIDATES:
+        if len(self.done) + len(self.open) >= MAX_CANDIDATES:
             self.info.unsure = f"more than {MAX_CANDIDATES} flows that may stand in for earlier ones"
             return
-        self.flows.append(flow)
-        self.again.append(again)
+        if syn:
+            self.done.append(Candidate(flow._key, flow.stream, flow.first_frame, "syn", flow.first_frame, again))
+        else:
+            self.open.append((flow, again))
 
     def finish(self) -> None:
-        self.info.candidates = [
-            Candidate(f._key, f.stream, f.first_frame, f.role_source, f.syn_frame, a)
-            for f, a in zip(self.flows, self.again)
+        self.info.candidates = self.done + [
+            Candidate(f._key, f.stream, f.first_frame, f.role_source, f.syn_frame, a) for f, a in self.open
         ]
-        self.flows = []
-        self.again = []
+        self.done = []
+        self.open = []
 
 
 State = dict[Key, tuple[int | None, str]]  # 4-tuple -> (close frame or None: open to the end, reason)
@@ -240,40 +267,60 @@ def _advance(state: State, info: PartInfo) -> State:
     return new
 
 
-def merge(parts: list[tuple[PartInfo, list[tuple[Any, ...]]]], stream_index: int, transport_index: int
-          ) -> tuple[list[tuple[Any, ...]], list[str], str | None]:
-    """The rows of one sequential run from the parts' rows (tuples in `COLUMNS` order).
-
-    Returns (rows, warnings, unsure): when `unsure` is not None the rows cannot be
-    trusted and the file must be read sequentially.
-    """
-    rows_out: list[tuple[Any, ...]] = []
-    warnings: list[str] = []
+def merge_plan(infos: list[PartInfo]) -> tuple[list[set[int]], list[int], str | None]:
+    """For each part (in order): the local stream numbers to drop and the number its streams
+    start from; or why the parts cannot be merged exactly (then the file must be read
+    sequentially)."""
+    drops: list[set[int]] = []
+    bases: list[int] = []
     base = 0
     state: State = {}
-    for info, rows in parts:
+    for info in infos:
         if info.unsure:
             return [], [], info.unsure
         drop, unsure = _dropped(state, info)
         if unsure:
             return [], [], unsure
-        order = sorted(drop)
-        for r in rows:
-            s = r[stream_index]
-            if r[transport_index] != "tcp" or s is None:
-                rows_out.append(r)
-                continue
-            if s in drop:
-                continue
-            new = base + s - bisect.bisect_left(order, s)
-            if new != s:
-                r = r[:stream_index] + (new,) + r[stream_index + 1:]
-            rows_out.append(r)
+        drops.append(drop)
+        bases.append(base)
         base += info.created - len(drop)
-        warnings.extend(info.warnings)
         state = _advance(state, info)
+    return drops, bases, None
+
+
+def renumber(rows: Iterable[tuple[Any, ...]], drop: set[int], base: int, stream_index: int,
+             transport_index: int) -> Iterator[tuple[Any, ...]]:
+    """One part's rows as a sequential run numbers them, stand-ins left out."""
+    order = sorted(drop)
+    for r in rows:
+        s = r[stream_index]
+        if r[transport_index] != "tcp" or s is None:
+            yield r
+            continue
+        if s in drop:
+            continue
+        new = base + s - bisect.bisect_left(order, s)
+        yield r if new == s else r[:stream_index] + (new,) + r[stream_index + 1:]
+
+
+def merge(parts: list[tuple[PartInfo, list[tuple[Any, ...]]]], stream_index: int, transport_index: int
+          ) -> tuple[list[tuple[Any, ...]], list[str], str | None]:
+    """The rows of one sequential run from the parts' rows (tuples in `COLUMNS` order), in
+    part order (not sorted), with the parts' warnings.
+
+    Returns (rows, warnings, unsure): when `unsure` is not None the rows cannot be
+    trusted and the file must be read sequentially.
+    """
+    drops, bases, unsure = merge_plan([info for info, _ in parts])
+    if unsure:
+        return [], [], unsure
+    rows_out: list[tuple[Any, ...]] = []
+    warnings: list[str] = []
+    for (info, rows), drop, base in zip(parts, drops, bases):
+        rows_out.extend(renumber(rows, drop, base, stream_index, transport_index))
+        warnings.extend(info.warnings)
     return rows_out, warnings, None
 
 
-__all__ = ["Candidate", "MIN_PART_BYTES", "MIN_SPLIT_BYTES", "Part", "PartInfo", "Recorder", "merge", "plan",
-           "splittable"]
+__all__ = ["Candidate", "MIN_PART_BYTES", "MIN_SPLIT_BYTES", "Part", "PartInfo", "Recorder", "merge", "merge_plan",
+           "plan", "renumber", "skip_ratio", "splittable"]

@@ -202,11 +202,16 @@ _STREAM = COLUMN_NAMES.index("stream")
 _TRANSPORT = COLUMN_NAMES.index("transport")
 MAX_INTERNED = 200_000   # distinct list values shared between rows (offers repeat across connections)
 SLICE_ROWS = 4096        # rows converted to Arrow/pandas at a time
+#: Rows a TableBuilder holds; beyond, they are sorted and written to a temporary file (a run),
+#: and the finished table is the merge of the runs, so memory does not grow with the number
+#: of connections (a row is ~1.5 KB: 20,000 rows ~30 MB).
+MAX_ROWS_IN_MEMORY = 20_000
+_RUN_CHUNK = 2048         # rows per pickle in a run file
 
 
 def sort_rows(rows: list[tuple[Any, ...]]) -> None:
     """Sort row tuples in place by capture, stream and transport (`tcp` before `quic`)."""
-    rows.sort(key=lambda r: (r[_CAPTURE], r[_STREAM], r[_TRANSPORT] != "tcp"))
+    rows.sort(key=_sort_key)
 
 
 class TableBuilder:
@@ -228,6 +233,8 @@ class TableBuilder:
         self._order = operator.itemgetter(*(position[i] for i in range(len(COLUMNS))))
         self._rows: list[tuple[Any, ...]] = []
         self._intern: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._runs: _Runs | None = None  # rows spilled to disk (see MAX_ROWS_IN_MEMORY)
+        self._spilled = 0
 
     def add(self, s: ConnectionSummary) -> None:
         vals = list(self._order(self._plain(s) + tuple([get(s) for get in self._computed])))
@@ -243,10 +250,14 @@ class TableBuilder:
                     shared = t
                 vals[i] = shared
         self._rows.append(tuple(vals))
+        if len(self._rows) >= MAX_ROWS_IN_MEMORY:
+            self._spill()
 
     def add_row(self, row: tuple[Any, ...]) -> None:
         """Add a finished row (a tuple in `COLUMNS` order, e.g. from a batch worker process)."""
         intern = self._intern
+        if len(self._rows) >= MAX_ROWS_IN_MEMORY:
+            self._spill()
         if len(intern) >= MAX_INTERNED:
             self._rows.append(row)
             return
@@ -263,18 +274,96 @@ class TableBuilder:
 
     @property
     def rows(self) -> int:
-        return len(self._rows)
+        return len(self._rows) + self._spilled
+
+    def _spill(self) -> None:
+        if self._runs is None:
+            self._runs = _Runs()
+        sort_rows(self._rows)
+        self._runs.write(self._rows)
+        self._spilled += len(self._rows)
+        self._rows = []
+        self._intern = {}
 
     def table(self) -> "Rows":
-        """All rows so far, sorted by capture and stream (TCP before QUIC on equal numbers)."""
+        """All rows so far, sorted by capture and stream (TCP before QUIC on equal numbers).
+
+        Its `rows` is a list, or, when rows were spilled to disk, a re-iterable merge of the
+        sorted runs (iterate it; it is not indexable)."""
         sort_rows(self._rows)
-        return Rows(self._rows)
+        if self._runs is None:
+            return Rows(self._rows)
+        return Rows(_MergedRows(self._runs, self._rows, self._spilled + len(self._rows)))
+
+
+def _sort_key(r: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (r[_CAPTURE], r[_STREAM], r[_TRANSPORT] != "tcp")
+
+
+class _Runs:
+    """Sorted runs of rows in temporary files (a private folder, removed with this object)."""
+
+    def __init__(self) -> None:
+        import tempfile
+        import weakref
+
+        self.dir = tempfile.mkdtemp(prefix="handshake-analyzer-rows-")
+        self.files: list[str] = []
+        self._cleanup = weakref.finalize(self, _remove_dir, self.dir)
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        import os
+        import pickle
+
+        path = os.path.join(self.dir, f"run-{len(self.files)}.pickle")
+        with open(path, "wb") as f:
+            for start in range(0, len(rows), _RUN_CHUNK):
+                pickle.dump(rows[start : start + _RUN_CHUNK], f, protocol=pickle.HIGHEST_PROTOCOL)
+        self.files.append(path)
+
+    def read(self, path: str) -> Iterator[tuple[Any, ...]]:
+        import pickle
+
+        with open(path, "rb") as f:
+            while True:
+                try:
+                    chunk = pickle.load(f)
+                except EOFError:
+                    return
+                yield from chunk
+
+
+def _remove_dir(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class _MergedRows:
+    """The rows of a table that spilled: the sorted runs and the last in-memory batch merged
+    as they are read; iterable any number of times, with a length; not indexable."""
+
+    def __init__(self, runs: _Runs, tail: list[tuple[Any, ...]], n: int) -> None:
+        self._runs = runs
+        self._tail = tail
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        import heapq
+
+        return heapq.merge(*(self._runs.read(p) for p in self._runs.files), self._tail, key=_sort_key)
 
 
 class Rows:
-    """The finished table: row tuples in `COLUMNS` order, sorted by capture and stream."""
+    """The finished table: row tuples in `COLUMNS` order, sorted by capture and stream.
 
-    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+    `rows` is a list, or for a table too large to hold (see MAX_ROWS_IN_MEMORY) a re-iterable
+    sequence read from disk: iterate it, take its len(), do not index it."""
+
+    def __init__(self, rows: "list[tuple[Any, ...]] | _MergedRows") -> None:
         self.rows = rows
         self.names = COLUMN_NAMES
 
@@ -291,13 +380,19 @@ class Rows:
 
         schema = arrow_schema()
         types = [arrow_type(c.type) for c in COLUMNS]
-        rows = self.rows
-        for start in range(0, len(rows), SLICE_ROWS):
-            chunk = rows[start : start + SLICE_ROWS]
-            cols = list(zip(*chunk))
-            yield pa.RecordBatch.from_arrays(
-                [pa.array(col, type=t) for col, t in zip(cols, types)], schema=schema
-            )
+        chunk: list[tuple[Any, ...]] = []
+        for r in self.rows:
+            chunk.append(r)
+            if len(chunk) >= SLICE_ROWS:
+                yield self._batch(pa, schema, types, chunk)
+                chunk = []
+        if chunk:
+            yield self._batch(pa, schema, types, chunk)
+
+    @staticmethod
+    def _batch(pa: Any, schema: Any, types: list[Any], chunk: list[tuple[Any, ...]]) -> "pa.RecordBatch":
+        cols = list(zip(*chunk))
+        return pa.RecordBatch.from_arrays([pa.array(col, type=t) for col, t in zip(cols, types)], schema=schema)
 
     def to_arrow(self) -> "pa.Table":
         import pyarrow as pa

@@ -134,7 +134,7 @@ def _csv_rows(rows: Rows) -> Iterator[list[Any]]:
                 f = fields.get(v)
                 if f is None:
                     f = _csv_field("'" + v if v and v[0] in formula else v)
-                    if len(fields) < 200_000:
+                    if len(fields) < 50_000:
                         fields[v] = f
                 row[i] = f
         for i in lists:
