@@ -618,6 +618,48 @@ def test_fingerprint_tally_counts_are_bounded() -> None:
     assert row.count == MAX_DISTINCT_COUNTED + 200 and row.sni_count == MAX_DISTINCT_COUNTED
 
 
+def test_max_rows_in_memory_spills_sorted_runs_and_reads_them_back(monkeypatch, tmp_path) -> None:
+    """Past MAX_ROWS_IN_MEMORY rows the table goes to disk in sorted runs; every writer gives
+    the same output as from memory, and the runs' folder is gone once the table is."""
+    import gc
+    import glob
+    import os
+    import tempfile
+
+    from typer.testing import CliRunner
+
+    from analyzer.cli import app
+
+    def run(fmt: str, out: str) -> str:
+        r = CliRunner().invoke(app, ["connections", str(CAPTURES), str(SHARED / "ja4"), "-f", fmt,
+                                     "-o", out, "-q", "-j", "1"])
+        assert r.exit_code == 0, r.output
+        return out
+
+    before = {f: Path(run(f, str(tmp_path / f"mem.{f}"))).read_bytes() for f in ("csv", "jsonl", "parquet")}
+    monkeypatch.setattr(table_mod, "MAX_ROWS_IN_MEMORY", 7)
+    spilled = TableBuilder()
+    for p in sorted(CAPTURES.glob("*.pcap*")):
+        for s in analyze_file(p):
+            spilled.add(s)
+    rows = spilled.table()
+    assert len(spilled._runs.files) >= 3 and not isinstance(rows.rows, list)
+    assert len(list(rows.rows)) == len(rows) == spilled.rows
+    folder = spilled._runs.dir
+    del rows, spilled
+    gc.collect()
+    assert not os.path.exists(folder)
+    leftovers = set(glob.glob(os.path.join(tempfile.gettempdir(), "handshake-analyzer-rows-*")))
+    for f in ("csv", "jsonl"):
+        assert Path(run(f, str(tmp_path / f"disk.{f}"))).read_bytes() == before[f]
+    import pyarrow.parquet as pq
+
+    run("parquet", str(tmp_path / "disk.parquet"))
+    assert pq.read_table(tmp_path / "disk.parquet").equals(pq.read_table(tmp_path / "mem.parquet"))
+    gc.collect()
+    assert set(glob.glob(os.path.join(tempfile.gettempdir(), "handshake-analyzer-rows-*"))) <= leftovers
+
+
 # --------------------------------------------------------------------------- the README table
 
 BOUND_NAMES = [
@@ -629,6 +671,7 @@ BOUND_NAMES = [
     "MAX_EVENTS", "MAX_ERRORS", "MAX_HTTP_HEAD", "CERT_CACHE_SIZE", "NAME_CACHE_MAX_LIST", "CACHE_MAX_ITEMS",
     "MAX_CRYPTO_BUFFER", "MAX_CRYPTO_OFFSET", "MAX_CRYPTO_FRAGMENTS", "MAX_UDP_CONVERSATIONS",
     "MAX_TRANSCRIPT", "MAX_SESSIONS", "MAX_PROBLEMS", "MAX_INTERNED", "MAX_DISTINCT_COUNTED", "MAX_CANDIDATES",
+    "MAX_ROWS_IN_MEMORY",
 ]
 
 
