@@ -207,6 +207,7 @@ SLICE_ROWS = 4096        # rows converted to Arrow/pandas at a time
 #: of connections (a row is ~1.5 KB: 20,000 rows ~30 MB).
 MAX_ROWS_IN_MEMORY = 20_000
 _RUN_CHUNK = 2048         # rows per pickle in a run file
+MAX_RUNS = 64             # run files at most (more are merged into one)
 
 
 def sort_rows(rows: list[tuple[Any, ...]]) -> None:
@@ -309,17 +310,33 @@ class _Runs:
 
         self.dir = tempfile.mkdtemp(prefix="handshake-analyzer-rows-")
         self.files: list[str] = []
+        self._n = 0
         self._cleanup = weakref.finalize(self, _remove_dir, self.dir)
 
-    def write(self, rows: list[tuple[Any, ...]]) -> None:
+    def write(self, rows: Iterable[tuple[Any, ...]]) -> None:
         import os
         import pickle
 
-        path = os.path.join(self.dir, f"run-{len(self.files)}.pickle")
+        self._n += 1
+        path = os.path.join(self.dir, f"run-{self._n}.pickle")
         with open(path, "wb") as f:
-            for start in range(0, len(rows), _RUN_CHUNK):
-                pickle.dump(rows[start : start + _RUN_CHUNK], f, protocol=pickle.HIGHEST_PROTOCOL)
+            chunk: list[tuple[Any, ...]] = []
+            for r in rows:
+                chunk.append(r)
+                if len(chunk) >= _RUN_CHUNK:
+                    pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
+                    chunk = []
+            if chunk:
+                pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
         self.files.append(path)
+        if len(self.files) >= MAX_RUNS:  # merge them into one: reading never opens more files than this
+            import heapq
+
+            old = self.files
+            self.files = []
+            self.write(heapq.merge(*(self.read(p) for p in old), key=_sort_key))
+            for p in old:
+                os.unlink(p)
 
     def read(self, path: str) -> Iterator[tuple[Any, ...]]:
         import pickle
