@@ -100,12 +100,19 @@ def _vec(d: bytes, pos: int, width: int, what: str) -> int:
     return pos + width + n
 
 
+_U16_VECTORS: dict[int, "Callable[..., tuple[int, ...]]"] = {}  # count -> unpack_from of that many uint16
+
+
 def _u16s(d: bytes, start: int, end: int, what: str) -> list[int]:
     """The uint16 values in d[start:end] (at most MAX_LIST_ITEMS kept)."""
     n = end - start
     if n & 1:
         raise TLSDecodeError(f"{what}: odd length {n}")
-    return list(_struct.unpack_from(f">{min(n >> 1, MAX_LIST_ITEMS)}H", d, start))
+    count = min(n >> 1, MAX_LIST_ITEMS)
+    unpack = _U16_VECTORS.get(count)
+    if unpack is None:
+        unpack = _U16_VECTORS[count] = _struct.Struct(f">{count}H").unpack_from
+    return list(unpack(d, start))
 
 
 def _u16(d: bytes, pos: int, what: str) -> int:
