@@ -45,8 +45,9 @@ MIN_PART_BYTES = 16 << 20
 #: Flows a part may start without a SYN (stand-in candidates) before the merge gives up.
 MAX_CANDIDATES = 1_000_000
 #: Seconds after a part's first packet during which flows started by a SYN are also
-#: candidates (a retransmitted SYN of a connection that began in the previous part).
-SYN_WINDOW = 300.0
+#: candidates (a retransmitted SYN of a connection that began in the previous part: Linux
+#: gives up retrying a SYN after 127 s, Windows and macOS sooner).
+SYN_WINDOW = 150.0
 #: Closed 4-tuples carried from one part to the next (the flow table's tombstone bound).
 MAX_TOMBSTONES = 65536
 
@@ -73,7 +74,7 @@ class Part:
         return self.index == self.count - 1
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """A flow a part started that may stand in for one of the previous part's."""
 
