@@ -96,13 +96,11 @@ _U32LE = struct.Struct("<I").unpack_from
 _IP4 = struct.Struct(">BxHxxHxB2x4s4s").unpack_from  # vihl, tlen, frag, proto, src, dst
 _IP6 = struct.Struct(">4xHB x16s16s").unpack_from  # plen, nxt, src, dst
 _TCP = struct.Struct(">HHIIH").unpack_from  # sport, dport, seq, ack, offset/flags
-# The common frame in one call: Ethernet (ethertype), IPv4 (vihl, tlen, frag, proto, src,
-# dst) and TCP (sport, dport, seq, ack, offset/flags); needs _ETH4TCP_MIN captured bytes.
-# An Ethernet/IPv4/TCP frame in two steps: the checks, the 4-tuple as on the wire (src, dst,
-# sport, dport: 12 bytes, the SegmentFilter's key) and the TCP offset/flags; then, for a
-# segment that is yielded, the addresses, ports and sequence numbers. Most bulk segments stop
-# after the first (fewer objects per frame: the two parts of bulk-heavy.pcap 0.69/0.79 s ->
-# 0.60/0.72 s; one struct for all fields before).
+# The common frame (needs _ETH4TCP_MIN captured bytes), Ethernet/IPv4/TCP, in two steps: the
+# checks, the 4-tuple as on the wire (src, dst, sport, dport: 12 bytes, the SegmentFilter's
+# key) and the TCP offset/flags; then, for a segment that is yielded, the addresses, ports and
+# sequence numbers. Most bulk segments stop after the first (fewer objects per frame: the two
+# parts of bulk-heavy.pcap 0.69/0.79 s -> 0.60/0.72 s; one struct for all fields before).
 _ETH4TCP_HEAD = struct.Struct(">12xHBxH2xHxB2x12s8xH").unpack_from
 _ETH4TCP_ADDR = struct.Struct(">4s4sHHII").unpack_from
 _ETH4TCP_MIN = 54  # Ethernet 14 + IPv4 20 + TCP 20
@@ -126,7 +124,7 @@ class SegmentFilter:
     __slots__ = ("counters", "until")
 
     def __init__(self) -> None:
-        self.counters: dict[tuple[bytes, int, bytes, int], list] = {}
+        self.counters: dict[bytes, list] = {}
         self.until = float("-inf")
 
 
