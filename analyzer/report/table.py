@@ -220,7 +220,8 @@ class TableBuilder:
 
     The summary (with its ladder) is dropped as soon as it is added; list values
     are stored as tuples shared between rows that have the same value (clients
-    repeat their offers), so memory grows by little more than a row's pointers.
+    repeat their offers). Past MAX_ROWS_IN_MEMORY rows the batch is sorted and written
+    to a run file, so memory stays bounded however many connections a run has.
     """
 
     def __init__(self) -> None:
