@@ -62,7 +62,9 @@ INPUTS_HELP = "Capture files (pcap, pcapng, optionally .gz) or folders searched 
 
 def jobs_option() -> Any:
     """`--jobs N` for any command that takes files (pass the value on in `BatchOptions`)."""
-    return typer.Option(None, "--jobs", "-j", min=1, help="Parallel worker processes (default: all cores).")
+    return typer.Option(None, "--jobs", "-j", min=1,
+                        help="Parallel worker processes (default: all cores); with fewer files than that, "
+                             "a large capture is read in parts, one per process.")
 
 
 def scheduler_option() -> Any:
