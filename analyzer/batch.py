@@ -34,6 +34,7 @@ import json
 import os
 import pickle
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
     from .parts import Part, PartInfo
 
 MANIFEST = "_manifest.jsonl"
+def _here() -> tuple[str, int]:
+    """This process (a forked worker has its own pid; read it at call time, not at import)."""
+    return socket.gethostname(), os.getpid()
 PARTITION = "capture"
 _GC_TUNED = False
 
@@ -85,6 +89,7 @@ class FileOutcome:
     part: "PartInfo | None" = None  # one part of a file (analyzer.parts): what the merge needs
     rows_file: str | None = None    # a part's rows, pickled (read by merge_parts' _MergedParts)
     rows_streams: Any = None        # ... and the stream number of each of them
+    key_use: "KeyUse | None" = None  # what the file's connections did with the key material
 
 
 class RowSink(Protocol):
@@ -130,6 +135,8 @@ def process_file(index: int, path: str, name: str, options: Options | None = Non
     builder = TableBuilder()
     res = FileResult(path=path, name=name)
     options = dataclasses.replace(options or Options(), events=False)  # rows only: no ladder events
+    keys = options.keys
+    before = (keys.connections, [k.matched for k in keys.server_keys]) if keys is not None else None
     tick = _part_ticker(part)
     # a part writes its rows to a spool file as they come: the parent reads them once this worker
     # has exited, so the workers' rows and the merged table are never in memory at the same time
@@ -149,6 +156,9 @@ def process_file(index: int, path: str, name: str, options: Options | None = Non
         warnings = res.part.warnings if res.part is not None else res.capture.warnings if res.capture else []
         out.warnings = [f"{path}: {w}" for w in warnings]
     out.part = res.part
+    if keys is not None and before is not None:
+        out.key_use = KeyUse(_here(), keys.connections - before[0],
+                             {k.source: k.matched - m for k, m in zip(keys.server_keys, before[1])})
     if spool is not None:
         out.rows_file = spool.close()
         out.rows_streams = spool.streams
@@ -156,6 +166,34 @@ def process_file(index: int, path: str, name: str, options: Options | None = Non
             out.part.detach(spool.path + ".info")
     out.seconds = time.perf_counter() - t0
     return out
+
+
+@dataclass
+class KeyUse:
+    """How a file's connections used the run's key material in the process that read it (the
+    parent adds it to its own KeyMaterial, so unmatched RSA keys are reported as without --jobs)."""
+
+    process: tuple[str, int]
+    connections: int
+    matched: dict[str, int]
+
+    def apply(self, keys: Any) -> None:
+        if self.process == _here():
+            return  # read in this process: already counted
+        keys.connections += self.connections
+        for k in keys.server_keys:
+            k.matched += self.matched.get(k.source, 0)
+
+    @staticmethod
+    def combine(uses: "list[KeyUse | None]") -> "KeyUse | None":
+        got = [u for u in uses if u is not None]
+        if not got:
+            return None
+        matched: dict[str, int] = {}
+        for u in got:
+            for source, n in u.matched.items():
+                matched[source] = matched.get(source, 0) + n
+        return KeyUse(("parts", 0), sum(u.connections for u in got), matched)
 
 
 class _RowSpool:
@@ -276,6 +314,7 @@ def merge_parts(outs: list[FileOutcome], options: Options | None = None) -> File
     out = FileOutcome(index=first.index, path=first.path, name=first.name, size=first.size,
                       mtime_ns=first.mtime_ns, warnings=warnings)
     out.rows = _MergedParts(outs, drops, bases, extra)  # type: ignore[assignment]
+    out.key_use = KeyUse.combine([o.key_use for o in outs])
     out.seconds = t_parts
     return out
 
@@ -294,6 +333,11 @@ def _split_plan(tasks: list[Task], sizes: dict[int, int], jobs: int, options: Op
     from .parts import plan, skip_ratio, splittable
 
     if jobs < 2 or len(tasks) >= jobs or (options is not None and (options.on_connection or options.app_data)):
+        return tasks
+    if options is not None and options.keys is not None and options.keys.server_keys:
+        # a resumed session is decrypted with the master secret of its full handshake, found
+        # earlier in the same process: with RSA keys (no key log line for the resumption), a
+        # part could not see it
         return tasks
     per = max(2, jobs // len(tasks))
     out: list[Task] = []
@@ -742,6 +786,8 @@ def run_batch(
             for out in outcomes:
                 for k in slots.pop(out.index, []):
                     shared[k] = 0  # type: ignore[index]
+                if out.key_use is not None and options is not None and options.keys is not None:
+                    out.key_use.apply(options.keys)
                 if dataset is not None:
                     dataset.write(out)
                 if out.error is not None:

@@ -162,3 +162,24 @@ def test_killed_cli_batch_resumes_without_duplicates(folder, tmp_path):
     assert _dataset_records(out) == _dataset_records(ref)
     lines = [json.loads(x) for x in manifest.read_text().splitlines()]
     assert len({x["path"] for x in lines}) == len(lines) == len(expand_inputs([folder])[0])
+
+
+def test_unmatched_rsa_key_is_reported_with_jobs_too(tmp_path):
+    """Worker processes report which RSA keys matched a certificate; the parent warns about
+    the others exactly as a one-process run does."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    other = tmp_path / "other.key"
+    other.write_bytes(rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for p in sorted(CAPTURES.glob("*.pcap")):
+        shutil.copy(p, folder / p.name)
+    for jobs in ("1", "2"):
+        r = cli("connections", str(folder), "-f", "csv", "-o", str(tmp_path / f"out{jobs}.csv"),
+                "--key", str(CAPTURES / "server.key"), "--key", str(other), "-j", jobs)
+        assert r.returncode == 0, r.stderr
+        assert f"RSA key {other} matched no server certificate" in r.stderr, (jobs, r.stderr)
+        assert "server.key matched no" not in r.stderr, (jobs, r.stderr)
