@@ -231,17 +231,6 @@ class _RowSpool:
         return self.path
 
 
-def _spooled(path: str) -> Iterator[tuple[Any, ...]]:
-    """The rows a part left in its spool file (see process_file), read as they are needed."""
-    with open(path, "rb") as f:
-        while True:
-            try:
-                chunk = pickle.load(f)
-            except EOFError:
-                return
-            yield from chunk
-
-
 class _MergedParts:
     """The rows of a file read in parts, as one sequential run numbers them: read from the
     parts' spool files (or their row lists) and renumbered as they are iterated, so the whole
@@ -266,9 +255,10 @@ class _MergedParts:
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         from .parts import renumber
+        from .report.table import read_row_chunks
 
         for o, drop, base in zip(self._outs, self._drops, self._bases):
-            rows = _spooled(o.rows_file) if o.rows_file is not None else o.rows
+            rows = read_row_chunks(o.rows_file) if o.rows_file is not None else o.rows
             yield from renumber(rows, drop, base, self._si, self._ti)
         yield from self._extra
 

@@ -340,15 +340,21 @@ class _Runs:
                 os.unlink(p)
 
     def read(self, path: str) -> Iterator[tuple[Any, ...]]:
-        import pickle
+        return read_row_chunks(path)
 
-        with open(path, "rb") as f:
-            while True:
-                try:
-                    chunk = pickle.load(f)
-                except EOFError:
-                    return
-                yield from chunk
+
+def read_row_chunks(path: str) -> Iterator[tuple[Any, ...]]:
+    """Rows from a file of pickled row lists (a run here, a part's spool in analyzer.batch),
+    one list in memory at a time."""
+    import pickle
+
+    with open(path, "rb") as f:
+        while True:
+            try:
+                chunk = pickle.load(f)
+            except EOFError:
+                return
+            yield from chunk
 
 
 def _remove_dir(path: str) -> None:
