@@ -34,6 +34,8 @@ runs one QUIC-only pass over the whole file (UDP conversations are numbered over
 from __future__ import annotations
 
 import bisect
+import functools
+import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
@@ -167,6 +169,15 @@ def skip_ratio(path: str) -> float:
     """How much walking past a record costs relative to analysing it, estimated from the
     records and connection starts (pure SYNs) in the first SAMPLE_BYTES of the file; 0 when
     that cannot be read (equal parts)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 0.0
+    return _skip_ratio(path, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)  # asked once to decide whether to cut, once to cut
+def _skip_ratio(path: str, size: int, mtime_ns: int) -> float:
     from .capture import Capture, CaptureError
 
     records = syns = 0
