@@ -644,8 +644,9 @@ def print_table(results: list[dict[str, Any]]) -> None:
 
 def profile(path: Path, out: Path, top: int, timeout: float) -> int:
     prof = out / f"{path.name.split('.')[0]}.prof"
+    # one process (--jobs 1): cProfile sees only the process it runs in, not pool workers
     cmd = [sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "analyzer", "connections", str(path),
-           "-f", "csv", "-o", os.devnull, "--quiet"]
+           "-f", "csv", "-o", os.devnull, "--quiet", "--jobs", "1"]
     print(f"profiling: {' '.join(cmd)}", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
     rc = subprocess.call(cmd, cwd=ROOT, timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
