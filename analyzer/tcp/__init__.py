@@ -56,7 +56,8 @@ _PORTS = struct.Struct(">HH").pack  # a SegmentFilter key: src + dst addresses +
 
 
 def _packed(key: tuple[bytes, int, bytes, int]) -> bytes:
-    """A canonical 4-tuple as one bytes object (addresses, then ports)."""
+    """A 4-tuple as one bytes object (addresses, then ports): the tombstone key, and in wire
+    orientation the SegmentFilter key."""
     a, ap, b, bp = key
     return a + b + _PORTS(ap, bp)
 
@@ -949,8 +950,8 @@ class FlowTable:
             return  # the capture counts only Ethernet/IPv4 segments (SegmentFilter)
         ca: list = [0, 0.0, 0, 0]
         cb: list = [0, 0.0, 0, 0]
-        self._counters[a + b + _PORTS(ap, bp)] = ca
-        self._counters[b + a + _PORTS(bp, ap)] = cb
+        self._counters[_packed(f._key)] = ca
+        self._counters[_packed((b, bp, a, ap))] = cb
         f._fc = (ca, cb)
 
     def _fold(self, f: Flow) -> None:
@@ -980,8 +981,8 @@ class FlowTable:
     def _filter_off(self, f: Flow) -> None:
         self._fold(f)
         a, ap, b, bp = f._key
-        self._counters.pop(a + b + _PORTS(ap, bp), None)
-        self._counters.pop(b + a + _PORTS(bp, ap), None)
+        self._counters.pop(_packed(f._key), None)
+        self._counters.pop(_packed((b, bp, a, ap)), None)
         f._fc = None
 
     def _close(self, f: Flow, reason: str, frame: int, ts: float) -> None:
