@@ -144,6 +144,8 @@ COLUMNS: list[Column] = [
     _c("cert_chain_length", _INT, "Certificates in the server's Certificate message.", lambda s: s.cert_count if s.cert_chain else None),
     _c("cert_chain_sha256", _LIST, "SHA-256 of each certificate of the chain, leaf first.", lambda s: [c.sha256 for c in s.cert_chain]),
     _c("cert_chain_subjects", _LIST, "Subject of each certificate of the chain, leaf first.", lambda s: [c.subject for c in s.cert_chain]),
+    _c("cert_compression", _STR, "Algorithm of the server's CompressedCertificate (RFC 8879: `zlib`, `brotli`, `zstd`), empty when the certificate was not compressed (or not seen)."),
+    _c("cert_compression_offered", _LIST, "Certificate compression algorithms the client offered (compress_certificate extension), in order."),
     _c("client_cert_subject", _STR, "Client certificate subject, when one was sent in clear.",
        lambda s: s.client_cert_chain[0].subject if s.client_cert_chain else None),
     _c("handshake_complete", _BOOL, "Both Finished messages were exchanged (TLS 1.3 without keys: both sides sent their encrypted final flights)."),

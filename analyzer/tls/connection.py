@@ -24,6 +24,7 @@ from .buffer import TLSDecodeError
 from .certs import CertCache
 from .fingerprints import fill_fingerprints
 from .registry import (
+    CERT_COMPRESSION_NAMES,
     AlertLevel,
     ContentType,
     HandshakeType,
@@ -66,6 +67,10 @@ def _names(fn: Callable[[int], str], codes: list[int]) -> list[str]:
             _NAME_CACHE.clear()
         names = _NAME_CACHE[key] = [fn(c) for c in codes]
     return list(names)
+
+
+def _cert_compression_name(code: int) -> str:
+    return name_of(CERT_COMPRESSION_NAMES, code)
 
 
 _CLIENT, _SERVER = 0, 1
@@ -565,17 +570,7 @@ class TLSConnection:
                     name = "hello_retry_request"
                 self._on_server_hello(d, sh, frame, ts)
             elif t == HandshakeType.CERTIFICATE:
-                cert = m.pull_certificate(body, tls13=self._tls13)
-                chain = [self._certs.get(der) for der in cert.certificates]
-                for i, info in enumerate(chain):
-                    if info.error:
-                        self._error(f"{_SIDE[d]} certificate {i} in frame {frame}: {info.error}")
-                if d == _SERVER:
-                    s.cert_chain = chain
-                    s.cert_count = cert.count
-                else:
-                    s.client_cert_chain = chain
-                    s.client_auth = "certificate" if cert.count else "empty"
+                self._on_certificate(d, m.pull_certificate(body, tls13=self._tls13), frame)
             elif t == HandshakeType.SERVER_KEY_EXCHANGE:
                 ske = m.pull_server_key_exchange(
                     body, key_exchange=self._suite_kx, tls12=s.version_code == 0x0303
@@ -606,7 +601,7 @@ class TLSConnection:
             elif t == HandshakeType.HELLO_VERIFY_REQUEST:
                 m.pull_hello_verify_request(body)
             elif t == HandshakeType.COMPRESSED_CERTIFICATE:
-                m.pull_compressed_certificate(body)
+                self._on_compressed_certificate(d, m.pull_compressed_certificate(body), frame)
             elif t == HandshakeType.KEY_UPDATE:
                 m.pull_key_update(body)
             elif t == HandshakeType.FINISHED:
@@ -629,6 +624,32 @@ class TLSConnection:
             self._sync_decryption()
         if t == HandshakeType.FINISHED:
             self._check_complete(ts)
+
+    def _on_certificate(self, d: int, cert: m.Certificate, frame: int) -> None:
+        s = self.summary
+        chain = [self._certs.get(der) for der in cert.certificates]
+        for i, info in enumerate(chain):
+            if info.error:
+                self._error(f"{_SIDE[d]} certificate {i} in frame {frame}: {info.error}")
+        if d == _SERVER:
+            s.cert_chain = chain
+            s.cert_count = cert.count
+        else:
+            s.client_cert_chain = chain
+            s.client_auth = "certificate" if cert.count else "empty"
+
+    def _on_compressed_certificate(self, d: int, cc: m.CompressedCertificate, frame: int) -> None:
+        """RFC 8879: the Certificate inside is read like a clear one; a message that does not
+        decompress (unknown algorithm, bomb, length mismatch) is an error on the row, not a failure."""
+        algorithm = name_of(CERT_COMPRESSION_NAMES, cc.algorithm)
+        if d == _SERVER:
+            self.summary.cert_compression = algorithm
+        try:
+            cert = m.pull_certificate(m.decompress_certificate(cc), tls13=True)  # a TLS 1.3 structure (RFC 8879 4)
+        except TLSDecodeError as e:
+            self._error(f"{_SIDE[d]} compressed_certificate ({algorithm}) in frame {frame}: {e.message}")
+            return
+        self._on_certificate(d, cert, frame)
 
     def _on_client_hello(self, d: int, ch: m.ClientHello, frame: int, ts: float) -> None:
         s = self.summary
@@ -663,6 +684,8 @@ class TLSConnection:
         s.key_share_groups = _names(group_name, ext.key_share_groups)
         s.signature_algorithms = _names(sigalg_name, ext.signature_algorithms)
         s.ec_point_formats = list(ext.ec_point_formats)
+        if ext.compress_certificate:
+            s.cert_compression_offered = _names(_cert_compression_name, ext.compress_certificate)
         s.compression_offered = list(ch.legacy_compression_methods)
         s.session_id = ch.legacy_session_id.hex() if ch.legacy_session_id else None
         s.ticket_offered = bool(ext.session_ticket) or ext.psk_identities > 0

@@ -21,8 +21,9 @@ from .buffer import (
     pull_opaque,
     pull_uint16_list,
 )
+from .registry import CERT_COMPRESSION_NAMES, ProtocolVersion, name_of
+from .registry import CertificateCompressionAlgorithm as CertComp
 from .registry import ExtensionType as Ext
-from .registry import ProtocolVersion
 
 # RFC 8446 4.1.3: a ServerHello whose random is SHA-256("HelloRetryRequest") is a HelloRetryRequest.
 HELLO_RETRY_REQUEST_RANDOM = bytes.fromhex(
@@ -35,6 +36,8 @@ MAX_LIST_ITEMS = 4096          # items kept per decoded vector (suites, groups, 
 MAX_CERTIFICATES = 64          # certificates kept per Certificate message
 MAX_NAME_LENGTH = 1024         # SNI / ALPN strings longer than this are cut
 MAX_EXTENSION_ERRORS = 16      # undecodable extensions described per message; more are not
+MAX_UNCOMPRESSED_CERTIFICATE = 1 << 20  # RFC 8879 uncompressed_length above this is refused (as MAX_HANDSHAKE_MESSAGE)
+MAX_ZSTD_WINDOW = 1 << 23      # a zstd frame asking for a larger window (decoder memory) is refused
 
 
 def _text(raw: bytes) -> str:
@@ -547,14 +550,98 @@ def pull_certificate(body: bytes, *, tls13: bool) -> Certificate:
 class CompressedCertificate:
     algorithm: int
     uncompressed_length: int
+    compressed_certificate_message: bytes
 
 
 def pull_compressed_certificate(body: bytes) -> CompressedCertificate:
+    """RFC 8879 4: `CertificateCompressionAlgorithm algorithm; uint24 uncompressed_length;
+    opaque compressed_certificate_message<1..2^24-1>`."""
     buf = Buffer(body)
     algorithm = buf.pull_uint16("algorithm")
     length = buf.pull_uint24("uncompressed_length")
-    pull_opaque(buf, 3, "compressed_certificate_message")
-    return CompressedCertificate(algorithm, length)
+    data = pull_opaque(buf, 3, "compressed_certificate_message")
+    if not data:
+        raise TLSDecodeError("compressed_certificate_message is empty")
+    if not buf.eof():
+        raise TLSDecodeError(f"CompressedCertificate: {buf.remaining()} trailing bytes")
+    return CompressedCertificate(algorithm, length, bytes(data))
+
+
+def decompress_certificate(cc: CompressedCertificate, limit: int | None = None) -> bytes:
+    """The Certificate message body a CompressedCertificate carries (RFC 8879 4).
+
+    Never produces more than `limit` (default MAX_UNCOMPRESSED_CERTIFICATE) bytes nor more than `uncompressed_length` + 1
+    (a bomb stops there); the result must be exactly `uncompressed_length` bytes
+    (RFC 8879: else bad_certificate). brotli and zstandard are imported only here.
+    """
+    want = cc.uncompressed_length
+    if limit is None:
+        limit = MAX_UNCOMPRESSED_CERTIFICATE
+    if want > limit:
+        raise TLSDecodeError(f"uncompressed_length {want} exceeds the {limit}-byte cap")
+    if cc.algorithm == CertComp.ZLIB:
+        out = _inflate_zlib(cc.compressed_certificate_message, want + 1)
+    elif cc.algorithm == CertComp.BROTLI:
+        out = _inflate_brotli(cc.compressed_certificate_message, want + 1)
+    elif cc.algorithm == CertComp.ZSTD:
+        out = _inflate_zstd(cc.compressed_certificate_message, want + 1)
+    else:
+        raise TLSDecodeError(f"unknown certificate compression algorithm {name_of(CERT_COMPRESSION_NAMES, cc.algorithm)}")
+    if len(out) > want:
+        raise TLSDecodeError(f"decompresses to more than uncompressed_length {want}")
+    if len(out) < want:
+        raise TLSDecodeError(f"decompressed to {len(out)} bytes, uncompressed_length says {want}")
+    return out
+
+
+def _inflate_zlib(data: bytes, most: int) -> bytes:
+    import zlib
+
+    d = zlib.decompressobj()
+    try:
+        out = d.decompress(data, most)
+    except zlib.error as e:
+        raise TLSDecodeError(f"zlib: {e}") from None
+    if len(out) < most and not d.eof:
+        raise TLSDecodeError("zlib: stream cut short")
+    if d.eof and d.unused_data:
+        raise TLSDecodeError(f"zlib: {len(d.unused_data)} bytes after the end of the stream")
+    return out
+
+
+def _inflate_brotli(data: bytes, most: int) -> bytes:
+    try:
+        import brotli
+    except ImportError:
+        raise TLSDecodeError("brotli: the brotli package is not installed") from None
+    d = brotli.Decompressor()
+    try:
+        out = d.process(data, output_buffer_limit=most)
+        if len(out) < most and not d.is_finished():
+            raise TLSDecodeError("brotli: stream cut short or followed by more bytes")
+    except brotli.error:
+        raise TLSDecodeError("brotli: the stream does not decode") from None
+    return out[:most]
+
+
+def _inflate_zstd(data: bytes, most: int) -> bytes:
+    try:
+        import zstandard
+    except ImportError:
+        raise TLSDecodeError("zstd: the zstandard package is not installed") from None
+    try:
+        # read_across_frames: bytes after the first frame must be frames too, else an error
+        reader = zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW).stream_reader(
+            data, read_across_frames=True)
+        out = bytearray()
+        while len(out) < most:
+            chunk = reader.read(most - len(out))
+            if not chunk:
+                break
+            out += chunk
+    except zstandard.ZstdError as e:
+        raise TLSDecodeError(f"zstd: {e}") from None
+    return bytes(out)
 
 
 @dataclass

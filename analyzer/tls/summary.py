@@ -106,6 +106,8 @@ class ConnectionSummary:
     cert_chain: list[CertInfo] = field(default_factory=list)
     cert_count: int = 0
     client_cert_chain: list[CertInfo] = field(default_factory=list)
+    cert_compression: str | None = None      # RFC 8879 algorithm of the server's CompressedCertificate
+    cert_compression_offered: list[str] = field(default_factory=list)  # the client's compress_certificate list
     # resumption
     resumed: bool = False
     resumption: str = "none"       # none | session_id | ticket | psk
