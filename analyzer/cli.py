@@ -213,8 +213,7 @@ def connections(
         _say("error", "--format parquet needs --output PATH")
         raise typer.Exit(2)
     rows = TableBuilder()
-    keys = _key_material(keylog, key, key_password, quiet)
-    opts = Options(include_non_tls=not tls_only, keys=keys, keylog=str(keylog[0]) if keylog else None)
+    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=not tls_only)
     read_ok, failed = run_analysis(inputs, rows.add, quiet=quiet, options=opts,
                                    batch=BatchOptions(jobs=jobs, scheduler=scheduler, out=out, resume=resume))
     _report_unused_keys(keys, quiet)
@@ -248,6 +247,14 @@ def _key_material(keylog: list[Path], key: list[Path], password: Optional[str], 
         for p in km.problems:
             _say("warning", p)
     return km
+
+
+def _keyed_options(keylog: list[Path], key: list[Path], password: Optional[str], quiet: bool,
+                   **options: Any) -> tuple["KeyMaterial | None", Options]:
+    """The key material of `--keylog`/`--key`/`--key-password` and the `Options` that decrypt with it
+    (pcapng Decryption Secrets Blocks are used with or without them); for every command that analyses."""
+    keys = _key_material(keylog, key, password, quiet)
+    return keys, Options(keys=keys, keylog=str(keylog[0]) if keylog else None, **options)
 
 
 def _report_unused_keys(keys: "KeyMaterial | None", quiet: bool) -> None:
@@ -293,8 +300,11 @@ def fingerprints(
     fmt: str = typer.Option("table", "--format", "-f", help="table, csv or jsonl."),
     kind: list[str] = typer.Option([], "--kind", "-k", help="Only these kinds (ja4, ja3, ja4s, ja3s, ja4x); repeatable."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
+    keylog: list[Path] = keylog_option(),
+    key: list[Path] = key_option(),
+    key_password: Optional[str] = key_password_option(),
 ) -> None:
-    """Distinct JA3/JA3S/JA4/JA4S/JA4X fingerprints with their counts, SNIs and servers."""
+    """Distinct JA3/JA3S/JA4/JA4S/JA4X fingerprints with their counts, SNIs and servers (JA4X of TLS 1.3 needs keys)."""
     from .report.writers import FINGERPRINT_FORMATS, write_fingerprints
     from .tls.fingerprints import FINGERPRINT_KINDS, FingerprintTally
 
@@ -303,7 +313,9 @@ def fingerprints(
         _say("error", f"--kind takes {', '.join(FINGERPRINT_KINDS)}; --format takes {', '.join(FINGERPRINT_FORMATS)}")
         raise typer.Exit(2)
     tally = FingerprintTally(tuple(kind) or FINGERPRINT_KINDS)
-    read_ok, failed = run_analysis(inputs, tally.add, quiet=quiet, options=Options(include_non_tls=False))
+    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=False)
+    read_ok, failed = run_analysis(inputs, tally.add, quiet=quiet, options=opts)
+    _report_unused_keys(keys, quiet)
     if read_ok == 0:
         raise typer.Exit(2)
     try:
@@ -329,6 +341,9 @@ def audit(
     scheduler: Optional[str] = scheduler_option(),
     out: Optional[Path] = out_option(),
     resume: bool = resume_option(),
+    keylog: list[Path] = keylog_option(),
+    key: list[Path] = key_option(),
+    key_password: Optional[str] = key_password_option(),
 ) -> None:
     """Check every TLS connection against a policy; print findings. Exit 0 clean, 1 findings at/above --fail-on, 2 usage or input error."""
     from .audit import FAIL_ON, FINDING_FORMATS, Auditor, PolicyError, default_policy, failing, load_policy, write_findings
@@ -353,8 +368,10 @@ def audit(
         _say("error", "--format parquet needs --output PATH")
         raise typer.Exit(2)
     auditor = Auditor(policy)
-    read_ok, failed = run_analysis(inputs, auditor.add, quiet=quiet, options=Options(include_non_tls=False),
+    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=False)
+    read_ok, failed = run_analysis(inputs, auditor.add, quiet=quiet, options=opts,
                                    batch=BatchOptions(jobs=jobs, scheduler=scheduler, out=out, resume=resume))
+    _report_unused_keys(keys, quiet)
     if read_ok == 0:
         raise typer.Exit(2)
     findings = auditor.sorted_findings()
@@ -371,7 +388,9 @@ def audit(
     if not quiet:
         c = auditor.counts()
         _err.print(f"audit: {auditor.connections} TLS connections in {read_ok} files, {len(findings)} findings "
-                   f"(high {c['high']}, medium {c['medium']}, low {c['low']}); {gate} at or above --fail-on {threshold}",
+                   f"(high {c['high']}, medium {c['medium']}, low {c['low']}); {gate} at or above --fail-on {threshold}"
+                   + (f"; cert rules skipped on {auditor.cert_rules_skipped} TLS 1.3 connections without keys"
+                      if auditor.cert_rules_skipped else ""),
                    highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(2)
@@ -395,8 +414,7 @@ def report(
     from .report.html import ReportCollector, write_report
 
     collector = ReportCollector(max_details)
-    keys = _key_material(keylog, key, key_password, quiet)
-    opts = Options(include_non_tls=not tls_only, keys=keys, keylog=str(keylog[0]) if keylog else None)
+    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=not tls_only)
     read_ok, failed = run_analysis(inputs, collector.add, quiet=quiet, options=opts)
     _report_unused_keys(keys, quiet)
     if read_ok == 0:
@@ -418,6 +436,9 @@ def ladder(
     file: Path = typer.Argument(..., metavar="FILE", help="One capture file."),
     stream: Optional[int] = typer.Option(None, "--stream", "-s", help="TCP stream index (as in the table and Wireshark); default: every connection."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
+    keylog: list[Path] = keylog_option(),
+    key: list[Path] = key_option(),
+    key_password: Optional[str] = key_password_option(),
 ) -> None:
     """Print the handshake of a connection as a ladder: one arrow per message, with frame numbers and ms offsets."""
     from rich.console import Console
@@ -434,7 +455,9 @@ def ladder(
         if stream is None or s.stream == stream:
             found.append((s.stream, s.first_frame, connection_text(s, markup=markup)))
 
-    read_ok, failed = run_analysis([file], take, quiet=quiet, options=Options(include_non_tls=True))
+    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=True)
+    read_ok, failed = run_analysis([file], take, quiet=quiet, options=opts)
+    _report_unused_keys(keys, quiet)
     if read_ok == 0:
         raise typer.Exit(2)
     if not found:
@@ -471,8 +494,7 @@ def summary(
     from .report.table import TableBuilder
 
     rows = TableBuilder()
-    keys = _key_material(keylog, key, key_password, quiet)
-    opts = Options(include_non_tls=not tls_only, keys=keys, keylog=str(keylog[0]) if keylog else None)
+    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=not tls_only)
     read_ok, failed = run_analysis(inputs, rows.add, quiet=quiet, options=opts, batch=BatchOptions(jobs=jobs))
     _report_unused_keys(keys, quiet)
     if read_ok == 0:

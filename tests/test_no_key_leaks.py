@@ -132,6 +132,20 @@ COMMANDS = [
     ("ladder", ["ladder", str(CAPTURES / "tls-mixed.pcapng")], False),
     ("summary", ["summary", *CAPS, *K], False),
     ("fingerprints", ["fingerprints", *CAPS], False),
+    # the key options of the other analysing commands (same definitions and loading as connections)
+    ("audit-keys", ["audit", *CAPS, *K, "--fail-on", "never"], False),
+    ("audit-keys-jsonl-file", ["audit", *CAPS, *K, "-f", "jsonl", "-o", "OUT/a.jsonl", "--fail-on", "never"], False),
+    ("audit-keys-sarif", ["audit", *CAPS, *K, "-f", "sarif", "-o", "OUT/k.sarif", "--fail-on", "never"], False),
+    ("audit-keys-batch", ["audit", *CAPS, *K, "-f", "csv", "--jobs", "2", "--out", "OUT/ads", "--fail-on", "never"], False),
+    ("audit-encrypted-key", ["audit", *CAPS, "--key", "enc.key", "--key-password", PASSWORD, "--fail-on", "never"], False),
+    ("ladder-keys", ["ladder", str(CAPTURES / "tls13-aes128.pcap"), *K], False),
+    ("ladder-encrypted-key", ["ladder", str(CAPTURES / "tls12-rsa.pcap"), "--key", "enc.key",
+                              "--key-password", PASSWORD], False),
+    ("fingerprints-keys", ["fingerprints", *CAPS, *K], False),
+    ("fingerprints-keys-jsonl", ["fingerprints", *CAPS, *K, "-f", "jsonl"], False),
+    ("summary-encrypted-key", ["summary", *CAPS, "--key", "enc.key", "--key-password", PASSWORD], False),
+    ("report-encrypted-key", ["report", *CAPS, "--keylog", str(KEYLOG), "--key", "enc.key",
+                              "--key-password", PASSWORD, "--out", "OUT/report3"], False),
     ("decrypt", ["decrypt", *CAPS, *K, "--out", "OUT/dec"], False),
     ("decrypt-encrypted-key", ["decrypt", *CAPS, "--key", "enc.key", "--key-password", PASSWORD,
                                "--out", "OUT/dec2"], False),
@@ -148,13 +162,18 @@ COMMANDS = [
     ("key-as-capture", ["connections", str(KEY), str(KEYLOG), *K], False),
     ("keylog-without-key", ["keylog", *CAPS], False),
     ("missing-files", ["report", *CAPS, "--keylog", "nope.txt", "--key", "nope.key", "--out", "OUT/r2"], False),
+    ("audit-bad-keylog-lines", ["audit", *CAPS, "--keylog", "bad-keylog.txt", "--fail-on", "never"], False),
+    ("audit-wrong-password", ["audit", *CAPS, "--key", "enc.key", "--key-password", "wrong-" + PASSWORD[:4]], False),
+    ("fingerprints-bad-keylog-lines", ["fingerprints", *CAPS, "--keylog", "only-bad-keylog.txt"], False),
+    ("ladder-password-from-env", ["ladder", str(CAPTURES / "tls12-rsa.pcap"), "--key", "enc.key"], False),
+    ("ladder-key-as-keylog", ["ladder", str(CAPTURES / "tls13-aes128.pcap"), "--keylog", str(KEY)], False),
 ]
 
 
 @pytest.mark.parametrize("name,args,stdout_may_leak", COMMANDS, ids=[c[0] for c in COMMANDS])
 def test_no_key_material_in_any_output(work: Path, name: str, args: list[str], stdout_may_leak: bool) -> None:
     args = [a.replace("OUT/", str(work / "out") + "/") for a in args]
-    r = run(args, work, password_env=PASSWORD if name == "password-from-env" else None)
+    r = run(args, work, password_env=PASSWORD if name.endswith("password-from-env") else None)
     assert r.returncode in (0, 1, 2), r.stderr.decode(errors="replace")[-2000:]
     assert b"Traceback" not in r.stderr, r.stderr.decode(errors="replace")[-2000:]
     assert leaks(r.stderr) == [], name

@@ -17,7 +17,7 @@ from typing import IO, Any, Iterable
 from ..report.table import COLUMN_NAMES, COLUMNS
 from ..tls.summary import ConnectionSummary
 from .policy import Policy
-from .rules import DEFAULT_RULES, SEVERITY_RANK
+from .rules import DEFAULT_RULES, SEVERITY_RANK, certificate_unseen
 
 FINDING_FORMATS = ("table", "csv", "jsonl", "json", "parquet", "sarif")
 
@@ -54,6 +54,8 @@ class Auditor:
         self.findings: list[Finding] = []
         self.connections = 0
         self.rule_errors: list[str] = []
+        self.cert_rules_skipped = 0   # TLS 1.3 connections whose certificate the certificate rules never saw
+        self._cert_rules = any(a.rule.certificate for a in policy.rules)
         self._gets = [c.get for c in COLUMNS]
         self._order = {r.id: i for i, r in enumerate(DEFAULT_RULES)}
 
@@ -69,6 +71,8 @@ class Auditor:
         if not rec.get("is_tls"):
             return []
         self.connections += 1
+        if self._cert_rules and certificate_unseen(rec):
+            self.cert_rules_skipped += 1
         found: list[Finding] = []
         for active in self.policy.rules:
             try:

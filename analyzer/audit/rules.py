@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ..tls.registry import CipherSuiteInfo, cipher_suite_info
+from ..tls.registry import CipherSuiteInfo, ProtocolVersion, cipher_suite_info, is_tls13_draft
 
 Row = Mapping[str, Any]
 SEVERITIES = ("high", "medium", "low")
@@ -30,6 +30,7 @@ class Rule:
     title: str
     check: Callable[[Row, Mapping[str, Any]], str | None]
     params: Mapping[str, Any] = field(default_factory=dict)  # tunable in the policy file, with defaults
+    certificate: bool = False  # reads the server certificate (cannot speak while a TLS 1.3 certificate is encrypted)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -78,6 +79,16 @@ def _iso(t: _dt.datetime) -> str:
 
 def _has_cert(row: Row) -> bool:
     return row.get("cert_subject") is not None
+
+
+def certificate_unseen(row: Row) -> bool:
+    """A TLS 1.3 handshake whose server certificate stayed encrypted (no keys for it, or its
+    decryption failed), so the certificate rules could not look at it. A PSK resumption
+    sends no certificate at all and is not counted."""
+    code = row.get("version_code")
+    if code is None or not (code == ProtocolVersion.TLS13 or is_tls13_draft(int(code))):
+        return False
+    return not _has_cert(row) and row.get("decryption") != "ok" and row.get("resumption") != "psk"
 
 
 # --------------------------------------------------------------------------- checks
@@ -297,14 +308,14 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("no-forward-secrecy", "medium", "No forward secrecy (RSA or static DH/ECDH key exchange)", _no_fs),
     Rule("no-secure-renegotiation", "medium", "No secure renegotiation (neither renegotiation_info nor SCSV honoured)", _no_reneg),
     Rule("tls-compression", "high", "TLS compression (CRIME)", _compression),
-    Rule("cert-expired", "high", "Certificate expired at capture time", _cert_validity(expired=True)),
-    Rule("cert-not-yet-valid", "high", "Certificate not yet valid at capture time", _cert_validity(expired=False)),
-    Rule("cert-self-signed", "medium", "Self-signed certificate", _self_signed),
-    Rule("cert-weak-rsa-key", "high", "RSA certificate key too small", _key_size("RSA"), {"min_bits": 2048}),
-    Rule("cert-weak-ec-key", "high", "EC certificate key too small", _key_size("EC"), {"min_bits": 256}),
-    Rule("cert-sha1-signature", "medium", "Certificate signed with SHA-1", _sig(("sha1",))),
-    Rule("cert-md5-signature", "high", "Certificate signed with MD5 or MD2", _sig(("md5", "md2"))),
-    Rule("cert-name-mismatch", "medium", "SNI matches no certificate SAN (or CN)", _name_mismatch),
+    Rule("cert-expired", "high", "Certificate expired at capture time", _cert_validity(expired=True), certificate=True),
+    Rule("cert-not-yet-valid", "high", "Certificate not yet valid at capture time", _cert_validity(expired=False), certificate=True),
+    Rule("cert-self-signed", "medium", "Self-signed certificate", _self_signed, certificate=True),
+    Rule("cert-weak-rsa-key", "high", "RSA certificate key too small", _key_size("RSA"), {"min_bits": 2048}, certificate=True),
+    Rule("cert-weak-ec-key", "high", "EC certificate key too small", _key_size("EC"), {"min_bits": 256}, certificate=True),
+    Rule("cert-sha1-signature", "medium", "Certificate signed with SHA-1", _sig(("sha1",)), certificate=True),
+    Rule("cert-md5-signature", "high", "Certificate signed with MD5 or MD2", _sig(("md5", "md2")), certificate=True),
+    Rule("cert-name-mismatch", "medium", "SNI matches no certificate SAN (or CN)", _name_mismatch, certificate=True),
     Rule("handshake-alert", "low", "Handshake failed with an alert", _alert),
     Rule("resumption-without-ems", "medium", "Session resumed without extended_master_secret (triple handshake)", _resume_no_ems),
     Rule("heartbeat-offered", "low", "Heartbeat extension offered (Heartbleed surface)", _heartbeat),

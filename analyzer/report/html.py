@@ -766,6 +766,8 @@ class _Page:
             why = ("encrypted in TLS 1.3 (give key material to see it)" if get(r, "version") == "TLS 1.3"
                    else "none seen")
             out.append(f'<p class="note">{why}</p>')
+        if d.chain and get(r, "cert_compression"):
+            out.append(f'<p class="note">sent compressed ({h(get(r, "cert_compression"))}, RFC 8879)</p>')
         for k, c in enumerate(d.chain):
             role = "leaf" if k == 0 else ("root" if c.self_signed else "intermediate")
             warn = ' <span class="badge b-warn">self-signed</span>' if c.self_signed else ""
