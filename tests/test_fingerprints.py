@@ -179,4 +179,9 @@ def test_fingerprints_command(tmp_path: Path) -> None:
     ja4s = {r["fingerprint"]: r for r in got if r["kind"] == "ja4"}
     assert ja4s["q13d0310h3_55b375c5d22e_cd85d2d88918"]["transports"] == ["quic"]
     assert ja4s["t13d1516h2_8daaf6152771_e5627efa2ab1"]["snis"] == ["cloudflare-quic.com"]
-    assert {r["kind"] for r in got} == {"ja4", "ja3", "ja4s", "ja3s"}
+    assert {r["kind"] for r in got} == {"ja4", "ja3", "ja4s", "ja3s", "ja4x"}
+    # the compressed certificates (RFC 8879), decrypted with the capture's secrets: FoxIO's JA4X, TCP and QUIC
+    want = next(e for e in json.loads((JA4_DIR / "expected" / (Path(cap).name + ".json")).read_text()) if "JA4X.1" in e)
+    ja4x = {r["fingerprint"]: r for r in got if r["kind"] == "ja4x"}
+    assert set(ja4x) == {want["JA4X.1"], want["JA4X.2"]}
+    assert all(r["transports"] == ["quic", "tcp"] and r["count"] == 2 for r in ja4x.values())
