@@ -763,8 +763,8 @@ class _Page:
             return ""
         out = ["<h3>Certificate chain</h3>"]
         if not d.chain:
-            why = ("encrypted in TLS 1.3 (give key material to see it)" if get(r, "version") == "TLS 1.3"
-                   else "none seen")
+            why = ("encrypted in TLS 1.3 (give key material to see it)"
+                   if get(r, "version") == "TLS 1.3" and get(r, "decryption") != "ok" else "none seen")
             out.append(f'<p class="note">{why}</p>')
         if d.chain and get(r, "cert_compression"):
             out.append(f'<p class="note">sent compressed ({h(get(r, "cert_compression"))}, RFC 8879)</p>')
