@@ -37,6 +37,7 @@ from .registry import (
     name_of,
     PSK_MODE_NAMES,
     sigalg_name,
+    uses_old_key_share,
     version_name,
 )
 from .summary import ConnectionSummary, HandshakeEvent
@@ -656,6 +657,8 @@ class TLSConnection:
         self._ch_ts = ts
         s.client_hello_frame = frame
         ext = ch.extensions
+        if any(uses_old_key_share(v) for v in ext.supported_versions or (ch.legacy_version,)):
+            m.pull_old_key_share(ext, server=False)
         s.sslv2_client_hello = ch.sslv2
         s.client_legacy_version = version_name(ch.legacy_version)
         if ext.supported_versions:
@@ -690,6 +693,8 @@ class TLSConnection:
             self._error(f"ServerHello sent by the client side in frame {frame}")
             return
         ext = sh.extensions
+        if uses_old_key_share(sh.version):
+            m.pull_old_key_share(ext, server=True, hrr=sh.is_hello_retry_request)
         for err in ext.errors:
             self._error(f"ServerHello {err} (frame {frame})")
         if sh.is_hello_retry_request:
