@@ -208,3 +208,73 @@ def test_close_notify_agrees_with_tshark(case: str, request: pytest.FixtureReque
     # the ladder has every decrypted alert, both directions, as tshark lists them
     ours = [("client" if e.direction == 0 else "server", e.detail) for e in r.events if e.kind == "alert"]
     assert ours == [(sender, "warning close_notify") for sender, _, _ in theirs]
+
+
+@pytest.fixture(scope="module")
+def post_handshake_auth(pki: g.Pki, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, g.Conversation]:
+    """TLS 1.3 post-handshake authentication (RFC 8446 4.6.2): after application data both ways the
+    server asks for a certificate, the client (without one) sends an empty Certificate and the
+    server answers with a fatal certificate_required, long after the handshake completed."""
+    tmp = tmp_path_factory.mktemp("pha")
+    keylog = tmp / "keylog.txt"
+    client = _tls13_client(pki.ca_cert, keylog)
+    client.post_handshake_auth = True
+    server = g.server_context(pki)
+    server.verify_mode = ssl.CERT_REQUIRED
+    server.load_verify_locations(cafile=str(pki.ca_cert))
+    server.post_handshake_auth = True
+    bios = [ssl.MemoryBIO() for _ in range(4)]
+    cobj = client.wrap_bio(bios[0], bios[1], server_hostname="server.test")
+    sobj = server.wrap_bio(bios[2], bios[3], server_side=True)
+    chunks: list[tuple[int, bytes]] = []
+
+    def flush() -> None:
+        for d, out, peer in ((0, bios[1], bios[2]), (1, bios[3], bios[0])):
+            data = out.read()
+            if data:
+                chunks.append((d, data))
+                peer.write(data)
+
+    def step(fn) -> object:
+        try:
+            return fn()
+        except (ssl.SSLWantReadError, ssl.SSLError) as e:
+            return e
+        finally:
+            flush()
+
+    for _ in range(4):
+        step(cobj.do_handshake)
+        step(sobj.do_handshake)
+    cobj.write(b"GET / HTTP/1.1\r\n\r\n")
+    flush()
+    assert step(lambda: sobj.read(100)) == b"GET / HTTP/1.1\r\n\r\n"
+    sobj.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    flush()
+    assert step(lambda: cobj.read(100)) == b"HTTP/1.1 200 OK\r\n\r\n"
+    sobj.verify_client_post_handshake()
+    sobj.write(b"more")
+    flush()
+    assert step(lambda: cobj.read(100)) == b"more"      # the client answered the request
+    err = step(lambda: sobj.read(100))
+    assert isinstance(err, ssl.SSLError) and err.reason == "PEER_DID_NOT_RETURN_A_CERTIFICATE"
+    conv = g.Conversation(chunks=chunks, client=(g.CLIENT_IP4, 50000), server=(g.SERVER_IP4, 443))
+    return _write(tmp, "pha", conv), keylog, conv
+
+
+def test_fatal_alert_long_after_completion_keeps_completion(
+        post_handshake_auth: tuple[Path, Path, g.Conversation]) -> None:
+    path, keylog, _ = post_handshake_auth
+    r = _row(path, keylog)
+    assert r.decryption == "ok" and r.app_bytes_server and r.app_bytes_client
+    assert r.handshake_complete and r.failure is None
+    assert r.alert == "certificate_required" and r.alert_sender == "server" and r.alert_level == "fatal"
+    assert r.client_auth == "empty"  # the post-handshake Certificate, seen decrypted
+
+
+@needs_tshark
+def test_post_handshake_alert_agrees_with_tshark(post_handshake_auth: tuple[Path, Path, g.Conversation]) -> None:
+    path, keylog, conv = post_handshake_auth
+    assert _tshark_alerts(path, conv.server[1], keylog) == [("server", 2, AlertDescription.CERTIFICATE_REQUIRED)]
+    r = _row(path, keylog)
+    assert (r.alert_sender, r.alert_code) == ("server", AlertDescription.CERTIFICATE_REQUIRED)

@@ -12,7 +12,14 @@ ends with `finish()`.
 Without keys, TLS 1.3 completion is inferred the way an observer can: the server
 has sent its encrypted flight and the client has answered with an encrypted
 record that is not the size of an encrypted alert (2-byte alert + content type +
-16-byte AEAD tag = 19 bytes).
+16-byte AEAD tag = 19 bytes). TLS 1.3 here means the final version, its drafts and
+Google's experiments (`messages.is_tls13_family`).
+
+Alerts: a TLS 1.3 record of type 21 is never protected (RFC 8446 5.2) and is decoded; a
+decrypted alert is decoded wherever it comes. A fatal alert that is the first record a side
+sends after the other side's Finished completed the handshake rejects that final flight
+(e.g. TLS 1.3 certificate_required): the handshake is not complete after all. Other alerts
+after completion fill the alert fields only when none came before (README "Alerts").
 """
 
 from __future__ import annotations
@@ -128,6 +135,7 @@ class TLSConnection:
         self._complete_ts: float | None = None
         self._completer: int | None = None      # the side whose Finished completed the handshake
         self._records_at_completion = (0, 0)    # records each side had sent when it completed
+        self._late_alert = False                # the alert columns hold an alert read after completion
         self._flights = 0
         self._last_dir: int | None = None
         self._not_tls_reason: str | None = None
@@ -513,8 +521,15 @@ class TLSConnection:
             if i == 0 and self._rejects_final_flight(d, level, desc):
                 s.handshake_complete = False
                 self._complete_ts = None
-                s.alert = None  # the alert that ended the handshake replaces any earlier warning
-            if s.alert is None or (level == AlertLevel.FATAL and s.alert_level != "fatal"):
+            if s.handshake_complete:
+                # after completion: only when no alert came before it (the first fatal, else the first)
+                replace = s.alert is None or (self._late_alert and level == AlertLevel.FATAL
+                                              and s.alert_level != "fatal")
+                self._late_alert = self._late_alert or s.alert is None
+            else:
+                replace = s.alert is None or (level == AlertLevel.FATAL and s.alert_level != "fatal")
+                self._late_alert = self._late_alert and not replace
+            if replace:
                 s.alert = name
                 s.alert_code = desc
                 s.alert_level = name_of_level(level)
