@@ -92,9 +92,11 @@ def test_draft19_hellos_carry_key_share_as_extension_40() -> None:
 # --------------------------------------------------------------------------- patched real TLS 1.3
 
 
-def _patch_hello(record: bytearray, *, server: bool, version: int | None, key_share_to: int | None) -> None:
+def _patch_hello(record: bytearray, *, server: bool, version: int | None, key_share_to: int | None,
+                 break_key_share: bool = False) -> None:
     """In place: the first handshake record of a chunk holds one hello; rewrite its supported_versions
-    entry 0x0304 to `version` and its key_share extension number 51 to `key_share_to` (same lengths)."""
+    entry 0x0304 to `version` and its key_share extension number 51 to `key_share_to` (same lengths);
+    `break_key_share` makes the server's key_exchange length claim one byte more than there is."""
     assert record[0] == 22 and record[5] == (2 if server else 1)
     body = memoryview(record)[9:]
     pos = 35 + body[34]
@@ -118,17 +120,22 @@ def _patch_hello(record: bytearray, *, server: bool, version: int | None, key_sh
         if ext_type == ExtensionType.KEY_SHARE and key_share_to is not None:
             body[pos: pos + 2] = key_share_to.to_bytes(2, "big")
             patched.add("key_share")
+            if break_key_share and server:
+                claimed = int.from_bytes(body[data + 2: data + 4], "big") + 1
+                body[data + 2: data + 4] = claimed.to_bytes(2, "big")
         pos = data + n
     assert patched == {k for k, v in (("version", version), ("key_share", key_share_to)) if v is not None}
 
 
-def _patched_tls13(tmp: Path, name: str, *, version: int | None, key_share_to: int | None) -> Path:
+def _patched_tls13(tmp: Path, name: str, *, version: int | None, key_share_to: int | None,
+                   break_key_share: bool = False) -> Path:
     pki = g.pki_at(CAPTURES)
     conv = g.tls_conversation(g.client_context(pki), g.server_context(pki), server_hostname="server.test")
     assert conv.expected["version"] == "TLS 1.3"
     chunks = [(d, bytearray(data)) for d, data in conv.chunks]
     _patch_hello(chunks[0][1], server=False, version=version, key_share_to=key_share_to)
-    _patch_hello(chunks[1][1], server=True, version=version, key_share_to=key_share_to)
+    _patch_hello(chunks[1][1], server=True, version=version, key_share_to=key_share_to,
+                 break_key_share=break_key_share)
     conv.chunks = [(d, bytes(data)) for d, data in chunks]
     path = tmp / f"{name}.pcap"
     g.write_pcap(path, g.frames_for(conv))
@@ -170,3 +177,15 @@ def test_tls13_echoed_session_id_is_not_resumption() -> None:
             if s.version == "TLS 1.3" and s.session_id:
                 assert s.server_session_id == s.session_id
                 assert not s.resumed and s.resumption == "none", (name, s.stream)
+
+
+def test_malformed_draft_key_share_is_a_recorded_error(tmp_path: Path) -> None:
+    """Hostile input: an experiment's ServerHello whose extension-40 key_exchange claims a byte too many."""
+    version = ProtocolVersion.TLS13_GOOGLE_EXPERIMENT_BASE | 1
+    path = _patched_tls13(tmp_path, "broken-40", version=version, key_share_to=ExtensionType.KEY_SHARE_OLD,
+                          break_key_share=True)
+    (s,) = _rows(path).values()
+    # the group before the broken key_exchange is still read, as for extension 51
+    assert s.version_code == version and s.group == "x25519" and s.key_share_groups == ["x25519"]
+    assert any("ServerHello extension 40 (draft key_share): key_exchange" in e for e in s.errors), s.errors
+    assert s.handshake_complete  # one bad extension is an error on the row, the rest is still read
