@@ -30,6 +30,8 @@ from captures import generate as g
 import tshark_oracle as ts  # tests/ is on sys.path (pytest's default import mode)
 
 CAPTURES = Path(__file__).resolve().parent.parent / "captures"
+DATA = Path(__file__).resolve().parent / "data"
+OPENSSL_PORT = 48443  # the s_server port of tests/data/tls13-untrusted-ca-openssl.pcap
 needs_tshark = pytest.mark.skipif(not ts.available(), reason="tshark is not installed")
 
 
@@ -59,7 +61,8 @@ def _row(path: Path, keylog: Path | None = None) -> ConnectionSummary:
 
 def _tshark_alerts(path: Path, server_port: int, keylog: Path | None = None) -> list[tuple[str, int, int]]:
     """(sender, level, description) of every alert tshark decodes, in order."""
-    cmd = [ts.TSHARK, "-r", str(path), "-Y", "tls.alert_message", "-T", "fields", "-E", "separator=|",
+    cmd = [ts.TSHARK, "-r", str(path), "-d", f"tcp.port=={server_port},tls", "-Y", "tls.alert_message",
+           "-T", "fields", "-E", "separator=|",
            "-e", "tcp.srcport", "-e", "tls.alert_message.level", "-e", "tls.alert_message.desc"]
     if keylog is not None:
         cmd[3:3] = ["-o", f"tls.keylog_file:{keylog}"]
@@ -116,6 +119,18 @@ def test_plaintext_tls13_alert_agrees_with_tshark(untrusted: tuple[Path, Path, g
     r = _row(path)
     assert _tshark_alerts(path, conv.server[1]) == [("client", 2, AlertDescription.UNKNOWN_CA)]
     assert (r.alert_sender, r.alert) == ("client", "unknown_ca")
+
+
+def test_openssl_s_client_rejecting_the_certificate() -> None:
+    """The same from the command line: `openssl s_client -verify_return_error -CAfile <other CA>`
+    against `openssl s_server` over loopback (tests/data/SOURCE says how it was captured)."""
+    path = DATA / "tls13-untrusted-ca-openssl.pcap"
+    r = _row(path)
+    assert r.version == "TLS 1.3" and r.server_port == OPENSSL_PORT
+    assert (r.alert, r.alert_sender, r.alert_level, r.failure) == ("unknown_ca", "client", "fatal", "alert")
+    assert not r.handshake_complete
+    if ts.available():
+        assert _tshark_alerts(path, OPENSSL_PORT) == [("client", 2, AlertDescription.UNKNOWN_CA)]
 
 
 # --------------------------------------------------------------------------- B: alert under application keys
