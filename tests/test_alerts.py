@@ -5,7 +5,10 @@ which drives OpenSSL 3.0), framed as pcaps and compared with tshark 4.0.
   `s_client -verify_return_error` and Python's CERT_REQUIRED client alike) sends its alert before it
   switched to its handshake keys: a plaintext record of type 21 after the server's encrypted flight.
   RFC 8446 5.1/5.2: a protected TLS 1.3 record always has the outer type application_data, so that
-  record is decoded (`unknown_ca` from the client), with or without keys.
+  record is decoded (`unknown_ca` from the client), with or without keys. The committed capture
+  tests/data/tls13-untrusted-ca-openssl.pcap is the same from `openssl s_client` itself.
+- GnuTLS's client rejecting the certificate protects its alert under its handshake traffic keys
+  (tests/data/tls13-untrusted-ca-gnutls.pcap with its key log): decrypted with the key log.
 - A TLS 1.3 server that requires a client certificate and gets an empty Certificate answers the
   client's Finished with `certificate_required` (RFC 8446 4.4.2.4) under its application traffic
   keys. With the key log that alert is decrypted and ends the handshake: `failure = alert`,
@@ -32,6 +35,7 @@ import tshark_oracle as ts  # tests/ is on sys.path (pytest's default import mod
 CAPTURES = Path(__file__).resolve().parent.parent / "captures"
 DATA = Path(__file__).resolve().parent / "data"
 OPENSSL_PORT = 48443  # the s_server port of tests/data/tls13-untrusted-ca-openssl.pcap
+GNUTLS_PORT = 48444   # the gnutls-serv port of tests/data/tls13-untrusted-ca-gnutls.pcap
 needs_tshark = pytest.mark.skipif(not ts.available(), reason="tshark is not installed")
 
 
@@ -131,6 +135,22 @@ def test_openssl_s_client_rejecting_the_certificate() -> None:
     assert not r.handshake_complete
     if ts.available():
         assert _tshark_alerts(path, OPENSSL_PORT) == [("client", 2, AlertDescription.UNKNOWN_CA)]
+
+
+def test_gnutls_client_alert_under_handshake_keys() -> None:
+    """gnutls-cli rejecting the certificate encrypts its alert under the client handshake traffic keys:
+    `encrypted_alert` without keys, `bad_certificate` with the key log (tshark decrypts the same)."""
+    path, keylog = DATA / "tls13-untrusted-ca-gnutls.pcap", DATA / "tls13-untrusted-ca-gnutls.keylog"
+    plain = _row(path)
+    assert (plain.alert, plain.alert_sender, plain.alert_level, plain.failure) == \
+        ("encrypted_alert", "client", None, "alert")
+    r = _row(path, keylog)
+    assert r.decryption == "ok"
+    assert (r.alert, r.alert_sender, r.alert_level, r.failure) == ("bad_certificate", "client", "fatal", "alert")
+    assert not r.handshake_complete
+    if ts.available():
+        assert _tshark_alerts(path, GNUTLS_PORT) == []
+        assert _tshark_alerts(path, GNUTLS_PORT, keylog) == [("client", 2, AlertDescription.BAD_CERTIFICATE)]
 
 
 # --------------------------------------------------------------------------- B: alert under application keys
