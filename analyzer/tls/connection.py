@@ -12,7 +12,14 @@ ends with `finish()`.
 Without keys, TLS 1.3 completion is inferred the way an observer can: the server
 has sent its encrypted flight and the client has answered with an encrypted
 record that is not the size of an encrypted alert (2-byte alert + content type +
-16-byte AEAD tag = 19 bytes).
+16-byte AEAD tag = 19 bytes). TLS 1.3 here means the final version, its drafts and
+Google's experiments (`messages.is_tls13_family`).
+
+Alerts: a TLS 1.3 record of type 21 is never protected (RFC 8446 5.2) and is decoded; a
+decrypted alert is decoded wherever it comes. A fatal alert that is the first record a side
+sends after the other side's Finished completed the handshake rejects that final flight
+(e.g. TLS 1.3 certificate_required): the handshake is not complete after all. Other alerts
+after completion fill the alert fields only when none came before (README "Alerts").
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from .buffer import TLSDecodeError
 from .certs import CertCache
 from .fingerprints import fill_fingerprints
 from .registry import (
+    AlertDescription,
     CERT_COMPRESSION_NAMES,
     AlertLevel,
     ContentType,
@@ -37,6 +45,7 @@ from .registry import (
     name_of,
     PSK_MODE_NAMES,
     sigalg_name,
+    uses_old_key_share,
     version_name,
 )
 from .summary import ConnectionSummary, HandshakeEvent
@@ -129,6 +138,9 @@ class TLSConnection:
         self._ch_ts: float | None = None
         self._last_hs_ts: float | None = None
         self._complete_ts: float | None = None
+        self._completer: int | None = None      # the side whose Finished completed the handshake
+        self._records_at_completion = (0, 0)    # records each side had sent when it completed
+        self._late_alert = False                # the alert columns hold an alert read after completion
         self._flights = 0
         self._last_dir: int | None = None
         self._not_tls_reason: str | None = None
@@ -415,7 +427,7 @@ class TLSConnection:
         self._last_hs_ts = ts
         if not st.finished:
             st.finished = True
-            self._check_complete(ts)
+            self._check_complete(d, ts)
 
     def _application_data(self, d: int, st: _Direction, length: int, frame: int, ts: float) -> None:
         s = self.summary
@@ -447,7 +459,7 @@ class TLSConnection:
                 self._event(d, "encrypted_handshake", frame, ts, length)
                 self._last_hs_ts = ts
                 st.finished = True
-                self._check_complete(ts)
+                self._check_complete(d, ts)
         elif d == _CLIENT and self._client_hello is not None and not self._server_hello_seen:
             s.early_data_records += 1
             self._event(d, "early_data", frame, ts, length)
@@ -468,11 +480,7 @@ class TLSConnection:
             st.hs += data
             self._parse_handshake(d, st, frame, ts)
         elif ct == ContentType.ALERT:
-            if s.handshake_complete:
-                for i in range(0, len(data) - 1, 2):
-                    self._event(d, "alert", frame, ts, 2, f"{name_of_level(data[i])} {alert_name(data[i + 1])}")
-            else:
-                self._alert(d, st, data, len(data), frame, ts, decrypted=True)
+            self._alert(d, st, data, len(data), frame, ts, decrypted=True)
         elif ct == ContentType.APPLICATION_DATA:
             if s.handshake_complete:
                 return
@@ -497,17 +505,36 @@ class TLSConnection:
 
     def _alert(self, d: int, st: _Direction, body: bytes, length: int, frame: int, ts: float,
                decrypted: bool = False) -> None:
-        if not decrypted and (st.encrypted or (self._tls13 and self._server_hello_seen and d == _SERVER)):
+        """An alert record read in clear or decrypted: before completion it is the connection's alert; after
+        completion it fills the alert columns only when none was read before (first fatal, else first), and it
+        undoes the completion only when it rejects the final flight (`_rejects_final_flight`).
+
+        In TLS 1.3 (drafts and experiments too) a protected record always has the outer type
+        application_data (RFC 8446 5.2), so an alert record (type 21) is never encrypted: it is a
+        plaintext alert, e.g. a client that rejects the certificate before it switched to its handshake keys.
+        """
+        if not decrypted and st.encrypted and not self._tls13:
             self._encrypted_alert(d, frame, ts)
             return
         if len(body) < 2:
             raise TLSDecodeError(f"alert record of {len(body)} bytes")
+        s = self.summary
         for i in range(0, len(body) - 1, 2):
             level, desc = body[i], body[i + 1]
             name = alert_name(desc)
             self._event(d, "alert", frame, ts, 2, f"{name_of_level(level)} {name}")
-            s = self.summary
-            if s.alert is None or (level == AlertLevel.FATAL and s.alert_level != "fatal"):
+            if i == 0 and self._rejects_final_flight(d, level, desc):
+                s.handshake_complete = False
+                self._complete_ts = None
+            if s.handshake_complete:
+                # after completion: only when no alert came before it (the first fatal, else the first)
+                replace = s.alert is None or (self._late_alert and level == AlertLevel.FATAL
+                                              and s.alert_level != "fatal")
+                self._late_alert = self._late_alert or s.alert is None
+            else:
+                replace = s.alert is None or (level == AlertLevel.FATAL and s.alert_level != "fatal")
+                self._late_alert = self._late_alert and not replace
+            if replace:
                 s.alert = name
                 s.alert_code = desc
                 s.alert_level = name_of_level(level)
@@ -515,7 +542,7 @@ class TLSConnection:
                 s.alert_frame = frame
             if level == AlertLevel.FATAL:
                 self._dirs[d].dead = True
-        if not self.summary.handshake_complete:
+        if not s.handshake_complete:
             self._last_hs_ts = ts
         self._update_wants()
 
@@ -623,7 +650,7 @@ class TLSConnection:
             self._decryptor.handshake(d, t, body, frame, ts, sslv2)
             self._sync_decryption()
         if t == HandshakeType.FINISHED:
-            self._check_complete(ts)
+            self._check_complete(d, ts)
 
     def _on_certificate(self, d: int, cert: m.Certificate, frame: int) -> None:
         s = self.summary
@@ -666,6 +693,8 @@ class TLSConnection:
         self._ch_ts = ts
         s.client_hello_frame = frame
         ext = ch.extensions
+        if any(uses_old_key_share(v) for v in ext.supported_versions or (ch.legacy_version,)):
+            m.pull_old_key_share(ext, server=False)
         s.sslv2_client_hello = ch.sslv2
         s.client_legacy_version = version_name(ch.legacy_version)
         if ext.supported_versions:
@@ -702,6 +731,8 @@ class TLSConnection:
             self._error(f"ServerHello sent by the client side in frame {frame}")
             return
         ext = sh.extensions
+        if uses_old_key_share(sh.version):
+            m.pull_old_key_share(ext, server=True, hrr=sh.is_hello_retry_request)
         for err in ext.errors:
             self._error(f"ServerHello {err} (frame {frame})")
         if sh.is_hello_retry_request:
@@ -764,14 +795,30 @@ class TLSConnection:
         else:
             s.resumption = "session_id"
 
-    def _check_complete(self, ts: float) -> None:
+    def _check_complete(self, d: int, ts: float) -> None:
+        """`d` sent a Finished (or its final encrypted flight): complete once both sides have."""
         s = self.summary
         if s.handshake_complete:
             return
         if self._dirs[_CLIENT].finished and self._dirs[_SERVER].finished and self._server_hello_seen:
             s.handshake_complete = True
             self._complete_ts = ts
+            self._completer = d
+            self._records_at_completion = (self._dirs[_CLIENT].records, self._dirs[_SERVER].records)
             self._update_wants()
+
+    def _rejects_final_flight(self, d: int, level: int, desc: int) -> bool:
+        """A fatal alert that is the first record `d` sent after the other side's Finished completed the
+        handshake: `d` did not accept that final flight (e.g. TLS 1.3 certificate_required, RFC 8446 4.4.2.4,
+        or a Finished that failed to verify), so the handshake failed after all."""
+        return (
+            self.summary.handshake_complete
+            and self._completer is not None
+            and d != self._completer
+            and level == AlertLevel.FATAL
+            and desc != AlertDescription.CLOSE_NOTIFY
+            and self._dirs[d].records == self._records_at_completion[d] + 1
+        )
 
     # -- bookkeeping -------------------------------------------------------
 

@@ -21,7 +21,7 @@ from .buffer import (
     pull_opaque,
     pull_uint16_list,
 )
-from .registry import CERT_COMPRESSION_NAMES, ProtocolVersion, name_of
+from .registry import CERT_COMPRESSION_NAMES, ProtocolVersion, is_google_experiment, name_of
 from .registry import CertificateCompressionAlgorithm as CertComp
 from .registry import ExtensionType as Ext
 
@@ -437,10 +437,30 @@ def pull_sslv2_client_hello(body: bytes) -> ClientHello:
 
 
 def is_tls13_family(version: int | None) -> bool:
-    """TLS 1.3 final, its drafts (0x7fNN) and Facebook's draft code points (0xfbNN)."""
+    """TLS 1.3 final, its drafts (0x7fNN), Facebook's draft code points (0xfbNN) and Google's
+    experiment versions (0x7e01-0x7e03)."""
     if version is None:
         return False
-    return version == ProtocolVersion.TLS13 or (version >> 8) in (0x7F, 0xFB)
+    return version == ProtocolVersion.TLS13 or (version >> 8) in (0x7F, 0xFB) or is_google_experiment(version)
+
+
+def pull_old_key_share(ext: Extensions, *, server: bool, hrr: bool = False) -> None:
+    """Decode a key_share sent as extension 40 (TLS 1.3 drafts <= 22 and Google's experiments; see
+    `registry.uses_old_key_share`) into the key_share fields, unless an extension 51 already filled
+    them. The caller decides from the version whether extension 40 is a key_share at all."""
+    if ext.key_share_groups or ext.key_share_selected_group is not None:
+        return
+    for ext_type, body in ext.raw:
+        if ext_type != Ext.KEY_SHARE_OLD:
+            continue
+        try:
+            used = _ext_key_share(ext, body, server, hrr)
+            if used != len(body):
+                raise TLSDecodeError(f"{len(body) - used} trailing bytes")
+        except TLSDecodeError as e:
+            if len(ext.errors) < MAX_EXTENSION_ERRORS:
+                ext.errors.append(f"extension {ext_type} (draft key_share): {e.message}")
+        return
 
 
 @dataclass

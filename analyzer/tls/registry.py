@@ -47,7 +47,8 @@ __all__ = [
     "is_grease", "grease_label", "name_of", "version_name", "cipher_suite_name",
     "ssl2_cipher_spec_name", "extension_name", "group_name", "sigalg_name",
     "alert_name", "alert_level_name", "handshake_type_name", "content_type_name",
-    "is_tls13_draft", "is_dtls",
+    "is_tls13_draft", "is_dtls", "is_google_experiment", "uses_old_key_share",
+    "GOOGLE_EXPERIMENT_VERSIONS", "LAST_DRAFT_WITH_OLD_KEY_SHARE",
 ]
 
 
@@ -480,7 +481,26 @@ def version_name(v: int) -> str:
 
 def is_tls13_draft(v: int) -> bool:
     """True for pre-RFC TLS 1.3 version code points (IETF drafts, fizz, BoringSSL)."""
-    return 0x7F00 < v <= 0x7FFF or v in (0xFB17, 0xFB1A) or 0x7E01 <= v <= 0x7E03
+    return 0x7F00 < v <= 0x7FFF or v in (0xFB17, 0xFB1A) or is_google_experiment(v)
+
+
+#: BoringSSL's TLS 1.3 "experiment" versions (TLS1_3_EXPERIMENT_VERSION .. EXPERIMENT3),
+#: sent by Chrome 62-64: TLS 1.3 of the draft 18-22 era under another number.
+GOOGLE_EXPERIMENT_VERSIONS: Final = range(0x7E01, 0x7E04)
+#: The last TLS 1.3 draft that carried key_share as extension 40 (draft 23 moved it to 51).
+LAST_DRAFT_WITH_OLD_KEY_SHARE: Final = 22
+
+
+def is_google_experiment(v: int) -> bool:
+    """True for Google's TLS 1.3 experiment versions 0x7e01-0x7e03."""
+    return v in GOOGLE_EXPERIMENT_VERSIONS
+
+
+def uses_old_key_share(v: int) -> bool:
+    """True for the TLS 1.3 versions whose key_share is extension 40 (`KEY_SHARE_OLD`): drafts up to
+    22 and Google's experiments, which predate the renumbering of draft 23."""
+    draft = v - ProtocolVersion.TLS13_DRAFT_BASE
+    return 0 < draft <= LAST_DRAFT_WITH_OLD_KEY_SHARE or is_google_experiment(v)
 
 
 def is_dtls(v: int) -> bool:
