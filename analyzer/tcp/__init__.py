@@ -548,7 +548,7 @@ class FlowTable:
         """New flows (late segments of closed ones) and segments carrying SYN."""
         st = self._st
         pure_syn = (flags & (SYN | ACK)) == SYN
-        reused = False
+        reused = created = again = False
         if f is not None and f._fc is not None:
             self._fold(f)
         if f is not None and pure_syn:
@@ -589,8 +589,7 @@ class FlowTable:
                     again = True
             if f is None:
                 f = self._new_flow(key, fl, frame, ts, sport, dport, flags)
-                if self.on_flow_created is not None:
-                    self.on_flow_created(f, again)
+                created = True
             else:
                 f.last_frame = frame
                 f.last_ts = ts
@@ -631,6 +630,8 @@ class FlowTable:
                     if h is not None and h.nxt is None:
                         h.base = h.nxt = (seq + 1) & _MASK
             seq = (seq + 1) & _MASK  # data in a SYN starts after the ISN
+        if created and self.on_flow_created is not None:
+            self.on_flow_created(f, again)  # after the SYN's ISN is recorded
 
         mode = f._mode
         if mode == _M_NOSINK:
