@@ -37,6 +37,11 @@ Behaviour worth knowing:
   tombstoned: later non-SYN segments on its 4-tuple are ``late_segments``,
   also after an idle eviction (Wireshark would keep them in the old stream; we
   neither give them a new stream nor reassemble them).
+* A pure SYN on a closed 4-tuple starts a new stream (reason 'reuse' counted in
+  ``port_reuses``) unless the closed flow carried no payload and the SYN repeats its
+  client's ISN within ``SYN_RETRY_WINDOW``: then the flow is put back and keeps its stream
+  (tshark 4.0 keeps a same-ISN SYN in its conversation). The last ``MAX_RETRYABLE_CLOSES``
+  such flows are kept whole for this.
 * ``Flow.bytes`` counts on-wire payload bytes as declared by the IP header,
   retransmissions included; ``Flow.packets`` is per direction too.
 """
