@@ -125,7 +125,7 @@ def run_analysis(
     if not inputs:
         default = bundled_captures_dir()
         if not default.is_dir():
-            _say("error", "no input given and no bundled captures/ folder found; give capture files or folders")
+            _say("error", "no input given and no bundled sample captures found; give capture files or folders")
             raise typer.Exit(2)
         inputs = [default]
     files, problems = expand_inputs(inputs)

@@ -86,6 +86,7 @@ class Candidate:
     role: str               # Flow.role_source: 'syn' = started by a pure SYN
     syn_frame: int | None   # frame of the first pure SYN the flow took (None: none)
     again: bool             # an earlier flow of this part had the same 4-tuple
+    isn: int | None = None  # the client's initial sequence number, from its SYN
 
 
 @dataclass
@@ -99,6 +100,9 @@ class PartInfo:
     # still open at the end of the file
     live: dict[Key, tuple[int | None, str]] = field(default_factory=dict)
     tombs: set[Key] = field(default_factory=set)   # 4-tuples closed (tombstoned) before the end
+    # 4-tuples closed without payload by the end of the part's run -> the client's ISN: a SYN
+    # with that ISN in a later part continues that connection in a sequential run
+    retry: dict[Key, int] = field(default_factory=dict)
     candidates: list[Candidate] = field(default_factory=list)
     quic: bool = False                      # saw datagrams that may be QUIC (long header)
     unsure: str | None = None               # why this part cannot be merged exactly
@@ -112,8 +116,9 @@ class PartInfo:
         import pickle
 
         with open(path, "wb") as f:
-            pickle.dump((self.live, self.tombs, self.candidates), f, protocol=pickle.HIGHEST_PROTOCOL)
-        self.live, self.tombs, self.candidates = {}, set(), []
+            pickle.dump((self.live, self.tombs, self.candidates, self.retry), f,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+        self.live, self.tombs, self.candidates, self.retry = {}, set(), [], {}
         self.detached = path
 
     def attach(self) -> None:
@@ -124,7 +129,7 @@ class PartInfo:
         import pickle
 
         with open(self.detached, "rb") as f:
-            self.live, self.tombs, self.candidates = pickle.load(f)
+            self.live, self.tombs, self.candidates, self.retry = pickle.load(f)
         os.unlink(self.detached)
         self.detached = None
 
@@ -217,13 +222,14 @@ class Recorder:
             self.info.unsure = f"more than {MAX_CANDIDATES} flows that may stand in for earlier ones"
             return
         if syn:
-            self.done.append(Candidate(flow._key, flow.stream, flow.first_frame, "syn", flow.first_frame, again))
+            self.done.append(Candidate(flow._key, flow.stream, flow.first_frame, "syn", flow.first_frame, again,
+                                       flow._isn0))
         else:
             self.open.append((flow, again))
 
     def finish(self) -> None:
         self.info.candidates = self.done + [
-            Candidate(f._key, f.stream, f.first_frame, f.role_source, f.syn_frame, a) for f, a in self.open
+            Candidate(f._key, f.stream, f.first_frame, f.role_source, f.syn_frame, a, f._isn0) for f, a in self.open
         ]
         self.done = []
         self.open = []
@@ -233,9 +239,10 @@ State = dict[Key, tuple[int | None, str]]  # 4-tuple -> (close frame or None: op
 _TOMB = (-1, "closed")                      # closed before: late segments start no new flow
 
 
-def _dropped(state: State, info: PartInfo) -> tuple[set[int], str | None]:
+def _dropped(state: State, info: PartInfo, retry: dict[Key, int] | None = None) -> tuple[set[int], str | None]:
     """Local stream numbers of `info`'s stand-ins, given the state of the earlier parts'
-    connections at the start of its range; or why that cannot be decided exactly."""
+    connections at the start of its range (and their closes without payload, `retry`: 4-tuple
+    -> client ISN); or why that cannot be decided exactly."""
     by_key: dict[Key, list[Candidate]] = {}
     for c in info.candidates:
         if c.key in state:
@@ -245,6 +252,10 @@ def _dropped(state: State, info: PartInfo) -> tuple[set[int], str | None]:
         close, reason = state[key]
         flows.sort(key=lambda c: c.first_frame)
         for c in flows:
+            if (retry and close is not None and c.role == "syn" and c.isn is not None
+                    and retry.get(key) == c.isn and c.first_frame > close):
+                # a sequential run may continue the earlier connection with this SYN retry
+                return drop, f"a SYN retry in frame {c.first_frame} may continue a connection of an earlier part"
             if close is None:  # open to the end of the file: every flow on it is that connection
                 drop.add(c.stream)
                 continue
@@ -287,16 +298,18 @@ def merge_plan(infos: list[PartInfo]) -> tuple[list[set[int]], list[int], str | 
     bases: list[int] = []
     base = 0
     state: State = {}
+    retry: dict[Key, int] = {}
     for info in infos:
         if info.unsure:
             return [], [], info.unsure
-        drop, unsure = _dropped(state, info)
+        drop, unsure = _dropped(state, info, retry)
         if unsure:
             return [], [], unsure
         drops.append(drop)
         bases.append(base)
         base += info.created - len(drop)
         state = _advance(state, info)
+        retry.update(info.retry)
     return drops, bases, None
 
 

@@ -243,6 +243,7 @@ class _PartRun:
         for key, f in self.live.items():
             reason = f.close_reason or "end"
             info.live[key] = (None if reason == "end" else f.close_frame, reason)
+        info.retry = self.table.retryable()
         if self.table.stats.evicted_capacity:
             info.unsure = "more live flows than the flow table holds (flows were evicted)"
         warnings = cap.stats.warnings

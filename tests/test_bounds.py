@@ -30,7 +30,8 @@ from analyzer.quic.packets import QUICDecodeError
 from analyzer.report import table as table_mod
 from analyzer.report.table import TableBuilder
 from analyzer.tcp import (
-    MAX_BUFFER_PER_DIRECTION, MAX_LIVE_FLOWS, MAX_OUT_OF_ORDER_SEGMENTS, MAX_SEQ_JUMP, Flow, FlowTable,
+    MAX_BUFFER_PER_DIRECTION, MAX_LIVE_FLOWS, MAX_OUT_OF_ORDER_SEGMENTS, MAX_RETRYABLE_CLOSES, MAX_SEQ_JUMP,
+    SYN_RETRY_WINDOW, Flow, FlowTable,
 )
 from analyzer.tls import connection as conn_mod
 from analyzer.tls import fingerprints as fp_mod
@@ -671,7 +672,7 @@ BOUND_NAMES = [
     "MAX_EVENTS", "MAX_ERRORS", "MAX_HTTP_HEAD", "CERT_CACHE_SIZE", "NAME_CACHE_MAX_LIST", "CACHE_MAX_ITEMS",
     "MAX_CRYPTO_BUFFER", "MAX_CRYPTO_OFFSET", "MAX_CRYPTO_FRAGMENTS", "MAX_UDP_CONVERSATIONS",
     "MAX_TRANSCRIPT", "MAX_SESSIONS", "MAX_PROBLEMS", "MAX_INTERNED", "MAX_DISTINCT_COUNTED", "MAX_CANDIDATES",
-    "MAX_ROWS_IN_MEMORY",
+    "MAX_ROWS_IN_MEMORY", "MAX_RETRYABLE_CLOSES", "SYN_RETRY_WINDOW",
     "MAX_UNCOMPRESSED_CERTIFICATE", "MAX_ZSTD_WINDOW",  # crossed in test_compressed_certificate.py
 ]
 
@@ -681,3 +682,43 @@ def test_every_bound_is_documented() -> None:
     section = readme.split("## Bounds", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `([A-Z_]+)`", section, flags=re.M))
     assert set(BOUND_NAMES) <= documented, set(BOUND_NAMES) - documented
+
+
+def make_table() -> tuple[FlowTable, list[Sink]]:
+    return table()
+
+
+def _refused_then_retried(table: FlowTable, ports: range, t_syn: float, t_retry: float) -> list[Flow]:
+    """Per client port: SYN (ISN 1000), the server's RST/ACK; later the same SYN again."""
+    created: list[Flow] = []
+    table._on_new_flow = created.append  # noqa: SLF001 - count every new conversation
+    frame = 0
+    for when in (t_syn, t_retry):
+        for p in ports:
+            frame += 1
+            table.add((frame, when, C4, p, S4, 443, 1000, 0, 0x02, b"", 0))
+            if when == t_syn:
+                frame += 1
+                table.add((frame, when, S4, 443, C4, p, 0, 1001, 0x14, b"", 0))
+    return created
+
+
+def test_max_retryable_closes_crossed() -> None:
+    """A same-ISN SYN retry continues a closed flow without payload (its stream), as long as
+    that flow is among the last MAX_RETRYABLE_CLOSES such closes; older ones get a new stream."""
+    table, _ = make_table()
+    table.max_retryable = 5
+    created = _refused_then_retried(table, range(40000, 40008), 1.0, 2.0)
+    # 8 refused SYNs; the retries of the last 5 continue their stream, the first 3 start new ones
+    assert len(created) == 8 + 3
+    assert table.stats.syn_retries == 5 and table.stats.port_reuses == 3
+    assert MAX_RETRYABLE_CLOSES == 4096
+
+
+def test_syn_retry_window_crossed() -> None:
+    table, _ = make_table()
+    created = _refused_then_retried(table, range(40000, 40002), 1.0, 1.0 + SYN_RETRY_WINDOW)
+    assert len(created) == 2 and table.stats.syn_retries == 2
+    table, _ = make_table()
+    created = _refused_then_retried(table, range(40000, 40002), 1.0, 1.0 + SYN_RETRY_WINDOW + 1)
+    assert len(created) == 4 and table.stats.syn_retries == 0

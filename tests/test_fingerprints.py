@@ -185,3 +185,103 @@ def test_fingerprints_command(tmp_path: Path) -> None:
     ja4x = {r["fingerprint"]: r for r in got if r["kind"] == "ja4x"}
     assert set(ja4x) == {want["JA4X.1"], want["JA4X.2"]}
     assert all(r["transports"] == ["quic", "tcp"] and r["count"] == 2 for r in ja4x.values())
+
+
+# ---------------------------------------------------------------------------
+# JA4_o of a hello whose only extensions are SNI and/or ALPN
+# ---------------------------------------------------------------------------
+# OpenSSL 3.0's s_client, asked for TLS 1.0 with one RSA suite (no ECC: no
+# supported_groups / ec_point_formats; TLS 1.0: no signature_algorithms), no ticket and
+# no encrypt_then_mac, and with extended_master_secret turned off in its config file,
+# sends a ClientHello with just server_name and/or ALPN: the peer behaviour of small TLS
+# stacks and scanners that FoxIO's tools print with a zero extension hash in JA4_o.
+_NO_EMS_CONF = """openssl_conf = openssl_init
+[openssl_init]
+ssl_conf = ssl_sect
+[ssl_sect]
+system_default = system_default_sect
+[system_default_sect]
+Options = -ExtendedMasterSecret
+"""
+
+
+def _openssl_client_hello(args: list[str], conf: Path) -> bytes:
+    """The first TLS record `openssl s_client ARGS` sends to a loopback listener."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        srv.settimeout(10)
+        port = srv.getsockname()[1]
+        proc = subprocess.Popen(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", *args],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env={**os.environ, "OPENSSL_CONF": str(conf)})
+        try:
+            conn, _ = srv.accept()
+            with conn:
+                conn.settimeout(10)
+                data = b""
+                while len(data) < 5 or len(data) < 5 + int.from_bytes(data[3:5], "big"):
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+        finally:
+            proc.kill()
+            proc.wait(10)
+    return data
+
+
+def _tshark_hello(path: str) -> tuple[list[int], list[int], list[str]]:
+    """(extension types, cipher suites, ALPN strings) of the ClientHello, as tshark decodes it."""
+    out = subprocess.run([TSHARK, "-n", "-r", path, "-Y", "tls.handshake.type == 1", "-T", "fields",
+                          "-E", "aggregator=|", "-e", "tls.handshake.extension.type",
+                          "-e", "tls.handshake.ciphersuite", "-e", "tls.handshake.extensions_alpn_str"],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    ext, suites, alpn = (out.splitlines()[0].split("\t") + ["", "", ""])[:3]
+    return ([int(e) for e in ext.split("|") if e], [int(c, 16) for c in suites.split("|") if c],
+            [a for a in alpn.split("|") if a])
+
+
+def _sha12(s: str) -> str:
+    return hashlib.sha256(s.encode()).hexdigest()[:12]
+
+
+@needs_tshark
+@pytest.mark.skipif(not shutil.which("openssl"), reason="openssl not installed")
+@pytest.mark.parametrize("name, args, only_sni_alpn", [
+    ("sni+alpn", ["-servername", "example.com", "-alpn", "h2", "-no_etm"], True),
+    ("sni", ["-servername", "example.com", "-no_etm"], True),
+    ("alpn", ["-noservername", "-alpn", "http/1.1", "-no_etm"], True),
+    # control: encrypt_then_mac left on, so one more extension stays after SNI and ALPN
+    ("sni+alpn+etm", ["-servername", "example.com", "-alpn", "h2"], False),
+])
+def test_ja4_o_with_only_sni_and_alpn(tmp_path: Path, name: str, args: list[str], only_sni_alpn: bool) -> None:
+    from captures.generate import Conversation, frames_for, write_pcap
+
+    conf = tmp_path / "openssl.cnf"
+    conf.write_text(_NO_EMS_CONF)
+    hello = _openssl_client_hello(["-tls1", "-cipher", "AES128-SHA:@SECLEVEL=0", "-no_ticket", *args], conf)
+    assert hello[:1] == b"\x16" and hello[5:6] == b"\x01", "openssl sent no ClientHello"
+    conv = Conversation(chunks=[(0, hello)], client=("10.0.0.1", 50123), server=("10.0.0.2", 443))
+    path = tmp_path / f"{name}.pcap"
+    write_pcap(path, frames_for(conv))
+
+    exts, suites, alpn = _tshark_hello(str(path))
+    rest = [e for e in exts if e not in (0, 16)]
+    assert (not rest) == only_sni_alpn, f"openssl sent extensions {exts}"
+    (s,) = [r for r in analyze_file(path) if r.is_tls]
+    assert s.extensions_offered and len(s.extensions_offered) == len(exts)
+
+    # part a as the FoxIO specification builds it, from tshark's decode
+    alpn_part = (alpn[0][0] + alpn[0][-1]) if alpn else "00"
+    a = f"t10{'d' if 0 in exts else 'i'}{len(suites):02d}{len(exts):02d}{alpn_part}"
+    wire_suites = ",".join(f"{c:04x}" for c in suites)
+    sorted_suites = ",".join(f"{c:04x}" for c in sorted(suites))
+    wire_exts = ",".join(f"{e:04x}" for e in exts)
+    sorted_rest = ",".join(f"{e:04x}" for e in sorted(rest))
+    # JA4, JA4_r and JA4_ro are as before; only JA4_o's extension hash is affected
+    assert s.ja4 == f"{a}_{_sha12(sorted_suites)}_{_sha12(sorted_rest) if rest else '000000000000'}"
+    assert s.ja4_r == f"{a}_{sorted_suites}_{sorted_rest}"
+    assert s.ja4_ro == f"{a}_{wire_suites}_{wire_exts}"
+    want_c = "000000000000" if only_sni_alpn else _sha12(wire_exts)
+    assert s.ja4_o == f"{a}_{_sha12(wire_suites)}_{want_c}"

@@ -317,3 +317,56 @@ def test_parts_equal_sequential_on_a_damaged_capture(busy, tmp_path):
         assert unsure is None
         assert rows == seq.rows, f"{k} parts"
         assert [f"{path}: {w}" for w in warnings] == seq.warnings
+
+
+def _retry_capture(tmp_path, retry_isn: int):
+    """SYN, a middlebox's bare ACK, the client's RST, then (after filler SYNs where the cut
+    lands) the client's SYN again with `retry_isn` and a connection carrying data."""
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    from scapy.utils import wrpcap
+
+    c, s = "10.0.0.1", "10.0.0.2"
+
+    def pkt(t, src, dst, sport, dport, seq, ack, flags, load=b""):
+        p = Ether() / IP(src=src, dst=dst) / TCP(sport=sport, dport=dport, seq=seq, ack=ack, flags=flags) / load
+        p.time = t
+        return p
+
+    frames = [
+        pkt(1.0, c, s, 40000, 443, 100, 0, "S"),
+        pkt(1.1, s, c, 443, 40000, 777, 101, "A"),      # middlebox: a bare ACK
+        pkt(1.2, c, s, 40000, 443, 101, 0, "R"),
+    ] + [pkt(1.5 + i / 100, c, s, 41000 + i, 80, 10, 0, "S") for i in range(20)] + [  # filler: the cut lands here
+        pkt(3.0, c, s, 40000, 443, retry_isn, 0, "S"),
+        pkt(3.1, s, c, 443, 40000, 7000, retry_isn + 1, "SA"),
+        pkt(3.2, c, s, 40000, 443, retry_isn + 1, 7001, "A"),
+        pkt(3.3, c, s, 40000, 443, retry_isn + 1, 7001, "PA", b"hello"),
+    ]
+    path = tmp_path / f"retry-{retry_isn}.pcap"
+    wrpcap(str(path), frames)
+    offsets = [24]
+    for f in frames:
+        offsets.append(offsets[-1] + 16 + len(bytes(f)))
+    return path, offsets[3 + 20]  # the retried SYN starts the second part
+
+
+def test_a_syn_retry_after_the_cut_makes_the_merge_unsure(tmp_path):
+    """The client's retried SYN (same ISN) continues stream 0 in a sequential run, as in
+    Wireshark; the second part cannot know it and starts a stream: the merge says so and
+    merge_parts reads the file sequentially. With a new ISN the parts merge as usual."""
+    port = COLUMN_NAMES.index("client_port")
+    path, cut = _retry_capture(tmp_path, 100)
+    seq = process_file(0, str(path), path.name)
+    assert [(r[STREAM], r[COLUMN_NAMES.index("first_frame")]) for r in seq.rows if r[port] == 40000] == [(0, 1)]
+    outs = _in_parts(str(path), [cut])
+    rows, _w, unsure = merge([(o.part, o.rows) for o in outs], STREAM, TRANSPORT)
+    assert unsure is not None and "SYN retry" in unsure
+    assert _sorted(merge_parts(outs).rows) == seq.rows
+
+    path, cut = _retry_capture(tmp_path, 9000)
+    seq = process_file(0, str(path), path.name)
+    assert [r[STREAM] for r in seq.rows if r[port] == 40000] == [21]
+    outs = _in_parts(str(path), [cut])
+    rows, _w, unsure = merge([(o.part, o.rows) for o in outs], STREAM, TRANSPORT)
+    assert unsure is None and _sorted(rows) == seq.rows

@@ -124,7 +124,7 @@ COLUMNS: list[Column] = [
     _c("ja3s", _STR, "JA3S (MD5) of the ServerHello (`version,cipher,extensions`)."),
     _c("ja4", _STR, "FoxIO JA4 of the ClientHello (`t` TCP / `q` QUIC prefix)."),
     _c("ja4_r", _STR, "JA4 raw: sorted cipher and extension lists instead of their hashes."),
-    _c("ja4_o", _STR, "JA4 with ciphers and extensions in wire order (SNI and ALPN kept)."),
+    _c("ja4_o", _STR, "JA4 with ciphers and extensions in wire order (SNI and ALPN kept; `000000000000` as extension hash when they are the only extensions)."),
     _c("ja4s", _STR, "FoxIO JA4S of the ServerHello."),
     _c("ja4x", _LIST, "FoxIO JA4X of each server certificate of the chain, leaf first."),
     _c("quic_version", _STR, "QUIC version of a QUIC row (`QUICv1`, `QUICv2`, `draft-29` ...)."),

@@ -37,6 +37,11 @@ Behaviour worth knowing:
   tombstoned: later non-SYN segments on its 4-tuple are ``late_segments``,
   also after an idle eviction (Wireshark would keep them in the old stream; we
   neither give them a new stream nor reassemble them).
+* A pure SYN on a closed 4-tuple starts a new stream (reason 'reuse' counted in
+  ``port_reuses``) unless the closed flow carried no payload and the SYN repeats its
+  client's ISN within ``SYN_RETRY_WINDOW``: then the flow is put back and keeps its stream
+  (tshark 4.0 keeps a same-ISN SYN in its conversation). The last ``MAX_RETRYABLE_CLOSES``
+  such flows are kept whole for this.
 * ``Flow.bytes`` counts on-wire payload bytes as declared by the IP header,
   retransmissions included; ``Flow.packets`` is per direction too.
 """
@@ -91,6 +96,15 @@ MAX_OUT_OF_ORDER_SEGMENTS = 8192
 MAX_LIVE_FLOWS = 100_000
 #: Closed conversations remembered (key -> stream number), oldest dropped first.
 MAX_TOMBSTONES = 65536
+#: Closed conversations that carried no payload kept whole, oldest dropped first, so that a
+#: client retrying the same SYN (same initial sequence number) after a reset continues
+#: them in the same stream, as Wireshark does (e.g. a middlebox answered the first SYN
+#: with a bare ACK and the client reset it). Beyond it the retry starts a new stream.
+MAX_RETRYABLE_CLOSES = 4096
+#: Seconds after such a close within which a same-ISN SYN still continues it (Linux gives
+#: up retrying a SYN after 127 s). Read in parts (`analyzer.parts`), this keeps every
+#: continuation within the merge's look-back window.
+SYN_RETRY_WINDOW = 130.0
 #: Seconds of capture time without a packet after which a flow is evicted.
 DEFAULT_IDLE_TIMEOUT = 600.0
 #: Segments (and ACKs) further than this from the expected sequence number are
@@ -99,6 +113,8 @@ MAX_SEQ_JUMP = 1 << 30
 
 #: Reasons given to ``StreamSink.on_close``.
 CLOSE_REASONS = ("fin", "rst", "idle", "end", "reuse", "evicted")
+#: Closes after which a flow without payload may take its client's retried SYN.
+_RETRYABLE_REASONS = frozenset({"fin", "rst", "idle"})
 
 _MASK = 0xFFFFFFFF
 _HALF = 1 << 31
@@ -145,6 +161,7 @@ class TCPStats:
     keepalives: int = 0
     out_of_window: int = 0
     port_reuses: int = 0
+    syn_retries: int = 0   # closed flows without payload continued by their client's retried SYN
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -383,6 +400,9 @@ class FlowTable:
         self._flow_get = self._flows.get  # the dict is never replaced, only cleared
         # closed 4-tuples, packed (see _packed): 65,536 tuples ~4 MB instead of ~13 MB
         self._tombs: OrderedDict[bytes, int] = OrderedDict()
+        # closed flows without payload whose client SYN may be retried (see MAX_RETRYABLE_CLOSES)
+        self._retry: OrderedDict[bytes, Flow] = OrderedDict()
+        self.max_retryable = MAX_RETRYABLE_CLOSES
         self._next_stream = 0
         self._nseg = 0
         self._st = TCPStats()
@@ -421,6 +441,10 @@ class FlowTable:
     def tombstoned(self) -> set[tuple[bytes, int, bytes, int]]:
         """4-tuples of recently closed flows, whose late segments start no new flow."""
         return {_unpacked(k) for k in self._tombs}
+
+    def retryable(self) -> dict[tuple[bytes, int, bytes, int], int]:
+        """4-tuples of recently closed flows that a same-ISN SYN would continue -> that ISN."""
+        return {_unpacked(k): f._isn0 for k, f in self._retry.items() if f._isn0 is not None}
 
     def flows(self) -> list[Flow]:
         """Live flows in stream order."""
@@ -529,7 +553,7 @@ class FlowTable:
         """New flows (late segments of closed ones) and segments carrying SYN."""
         st = self._st
         pure_syn = (flags & (SYN | ACK)) == SYN
-        reused = False
+        reused = created = again = False
         if f is not None and f._fc is not None:
             self._fold(f)
         if f is not None and pure_syn:
@@ -540,11 +564,13 @@ class FlowTable:
                 x = f._x
                 ended = x is not None and (x.fin0 is not None or x.fin1 is not None
                                            or x.rst_frame is not None)
-                if isn is None or isn != seq or ended:
+                if isn is None or isn != seq or (ended and (f.sink is not None or d)):
                     st.port_reuses += 1
                     self._close(f, "reuse", frame, ts)
                     f = None
                     reused = True
+                elif ended:  # the client retries its SYN on a flow that carried nothing yet
+                    self._restart(f)
         if f is None:
             if self._frozen:
                 return
@@ -553,16 +579,25 @@ class FlowTable:
             tkey = _packed(key)
             if reused:
                 tombs.pop(tkey, None)
+                self._retry.pop(tkey, None)
             elif tkey in tombs:
                 if not pure_syn:
                     st.late_segments += 1
                     return
                 del tombs[tkey]
-                st.port_reuses += 1
-                again = True
-            f = self._new_flow(key, fl, frame, ts, sport, dport, flags)
-            if self.on_flow_created is not None:
-                self.on_flow_created(f, again)
+                old = self._retry.pop(tkey, None)
+                if (old is not None and fl ^ old._ko == 0 and old._isn0 == seq
+                        and ts - old.last_ts <= SYN_RETRY_WINDOW):
+                    f = self._revive(old, frame, ts)
+                else:
+                    st.port_reuses += 1
+                    again = True
+            if f is None:
+                f = self._new_flow(key, fl, frame, ts, sport, dport, flags)
+                created = True
+            else:
+                f.last_frame = frame
+                f.last_ts = ts
             d = fl ^ f._ko
         else:
             d = fl ^ f._ko
@@ -600,6 +635,8 @@ class FlowTable:
                     if h is not None and h.nxt is None:
                         h.base = h.nxt = (seq + 1) & _MASK
             seq = (seq + 1) & _MASK  # data in a SYN starts after the ISN
+        if created and self.on_flow_created is not None:
+            self.on_flow_created(f, again)  # after the SYN's ISN is recorded
 
         mode = f._mode
         if mode == _M_NOSINK:
@@ -636,6 +673,36 @@ class FlowTable:
             lst.append(f)
         if self._on_new_flow is not None:
             self._on_new_flow(f)
+        return f
+
+    def _restart(self, f: Flow) -> None:
+        """A flow without payload takes its client's retried SYN (same ISN): what the first
+        attempt saw (a SYN/ACK, FIN, RST) no longer counts; the server's next SYN/ACK sets
+        its ISN afresh."""
+        x = f._x
+        if x is not None:
+            x.synack_frame = x.fin0 = x.fin1 = x.rst_frame = x.rst_direction = None
+            x.close_reason = x.close_frame = None
+            x.h0 = x.h1 = None
+        f._sb &= 1
+        f._isn1 = None
+
+    def _revive(self, f: Flow, frame: int, ts: float) -> Flow:
+        """Put a closed flow without payload back in the table for its client's retried SYN:
+        it keeps its stream number (Wireshark keeps a same-ISN SYN in the conversation)."""
+        self._restart(f)
+        if len(self._flows) >= self.max_flows:
+            self._evict_for_room()
+        f._mode = _M_NOSINK
+        self._flows[f._key] = f
+        b = int(ts)
+        lst = self._wheel.get(b)
+        if lst is None:
+            self._wheel[b] = [f]
+            heapq.heappush(self._wheel_keys, b)
+        else:
+            lst.append(f)
+        self._st.syn_retries += 1
         return f
 
     def _payload(self, f: Flow, d: int, frame: int, ts: float, seq: int, ack: int, flags: int,
@@ -998,9 +1065,17 @@ class FlowTable:
             del self._flows[key]
         if reason != "end":
             tombs = self._tombs
-            tombs[_packed(key)] = f.stream
+            tkey = _packed(key)
+            tombs[tkey] = f.stream
             if len(tombs) > self.max_tombstones:
-                tombs.popitem(last=False)
+                gone, _ = tombs.popitem(last=False)
+                self._retry.pop(gone, None)
+            if f.sink is None and f._sb & 1 and reason in _RETRYABLE_REASONS:
+                retry = self._retry
+                retry[tkey] = f
+                retry.move_to_end(tkey)
+                if len(retry) > self.max_retryable:
+                    retry.popitem(last=False)
         x = f._extra()
         x.close_reason = reason
         x.close_frame = frame

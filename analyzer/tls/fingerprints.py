@@ -9,7 +9,8 @@ JA3 = MD5 of ``version,ciphers,extensions,groups,point_formats`` (decimal,
 ``-``-joined, GREASE removed); JA3S = MD5 of ``version,cipher,extensions``.
 JA4 = ``{t|q|d}{ver}{d|i}{nciphers:02}{nexts:02}{alpn}_{sha256(sorted ciphers)[:12]}_
 {sha256(sorted exts without SNI/ALPN + '_' + sigalgs)[:12]}``; ``_r`` shows the
-lists instead of hashes, ``_o``/``_ro`` keep the wire order (SNI and ALPN kept).
+lists instead of hashes, ``_o``/``_ro`` keep the wire order (SNI and ALPN kept; when
+they are the only extensions, ``_o``'s extension hash is twelve zeros, as FoxIO's tools print it).
 JA4S = ``{proto}{ver}{nexts:02}{alpn}_{cipher}_{sha256(exts in order)[:12]}``.
 JA4X = the truncated SHA-256 of the issuer RDN OIDs, subject RDN OIDs and
 extension OIDs (hex of the DER OID contents, comma-joined, in certificate order).
@@ -178,8 +179,13 @@ def ja4(ch: ClientHello, transport: str = "tcp") -> JA4:
     wire_suites = ",".join(_hex4(suites))
     b_sorted = _sha12(sorted_suites) if suites else EMPTY_HASH
     b_wire = _sha12(wire_suites) if suites else EMPTY_HASH
-    c_raw, c_hash = part_c(sorted(e for e in exts if e not in (Ext.SERVER_NAME, Ext.APPLICATION_LAYER_PROTOCOL_NEGOTIATION)))
+    rest = [e for e in exts if e not in (Ext.SERVER_NAME, Ext.APPLICATION_LAYER_PROTOCOL_NEGOTIATION)]
+    c_raw, c_hash = part_c(sorted(rest))
     co_raw, co_hash = part_c(exts)
+    if not rest:
+        # FoxIO's tools test the list for emptiness after taking SNI and ALPN out, in the
+        # original-order form too: a hello with only those two gets twelve zeros there.
+        co_hash = EMPTY_HASH
     return JA4(
         ja4=f"{a}_{b_sorted}_{c_hash}",
         ja4_r=f"{a}_{sorted_suites}_{c_raw}",
