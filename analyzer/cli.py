@@ -404,13 +404,15 @@ def report(
     collector = ReportCollector(max_details)
     keys = _key_material(keylog, key, key_password, quiet)
     opts = Options(include_non_tls=not tls_only, keys=keys, keylog=str(keylog[0]) if keylog else None)
-    read_ok, failed = run_analysis(inputs, collector.add, quiet=quiet, options=opts)
+    frames: dict[str, FrameCounts] = {}
+    read_ok, failed = run_analysis(inputs, collector.add, quiet=quiet, options=opts,
+                                   on_frames=lambda name, counts: _add_frames(frames, name, counts))
     _report_unused_keys(keys, quiet)
     if read_ok == 0:
         raise typer.Exit(2)
     shown = [str(p) for p in inputs] if inputs else ["captures/ (bundled)"]
     try:
-        paths = write_report(collector, out_dir, files_read=read_ok, inputs=shown)
+        paths = write_report(collector, out_dir, files_read=read_ok, inputs=shown, frames=frames)
     except OSError as e:
         _say("error", f"cannot write {out_dir}: {e.strerror or e}")
         raise typer.Exit(2)
@@ -477,18 +479,12 @@ def summary(
     from .report.summary import render_summary, summarize
     from .report.table import TableBuilder
 
-    from .capture.model import FrameCounts
-
     rows = TableBuilder()
     keys = _key_material(keylog, key, key_password, quiet)
     opts = Options(include_non_tls=not tls_only, keys=keys, keylog=str(keylog[0]) if keylog else None)
     frames: dict[str, FrameCounts] = {}
-
-    def add_frames(name: str, counts: FrameCounts) -> None:
-        frames.setdefault(name, FrameCounts()).add(counts)  # two files of one name: one capture, as in the rows
-
     read_ok, failed = run_analysis(inputs, rows.add, quiet=quiet, options=opts, batch=BatchOptions(jobs=jobs),
-                                   on_frames=add_frames)
+                                   on_frames=lambda name, counts: _add_frames(frames, name, counts))
     _report_unused_keys(keys, quiet)
     if read_ok == 0:
         raise typer.Exit(2)
@@ -582,6 +578,13 @@ def keylog_command(
         raise typer.Exit(2)
     if failed:
         raise typer.Exit(1)
+
+
+def _add_frames(frames: "dict[str, FrameCounts]", name: str, counts: "FrameCounts") -> None:
+    """Collect a file's frame counts by capture name (two files of one name are one capture, as in the rows)."""
+    from .capture.model import FrameCounts
+
+    frames.setdefault(name, FrameCounts()).add(counts)
 
 
 def _size(p: Path) -> int:

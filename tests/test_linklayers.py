@@ -383,3 +383,12 @@ def test_summary_json_link_types():
     assert s["per_capture"]["empty.pcap"]["connections"] == 0
     assert s["overall"]["link_types"][0] == {"link_type": 9, "name": "PPP", "frames": 10}
     json.dumps(s)
+
+
+def test_report_summary_json_has_link_types(tmp_path):
+    ppp = reframe("tls13-aes128.pcap", "pppoe-dlt51", tmp_path / "pppoe.pcap")
+    r = _cli("report", str(ppp), "-o", str(tmp_path / "out"), "-q")
+    assert r.returncode == 0, r.stderr
+    s = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert s["per_capture"]["pppoe.pcap"]["link_types"] == [{"link_type": 51, "name": "PPP_ETHER", "frames": 16}]
+    assert s["per_capture"]["pppoe.pcap"]["frames_not_decoded"] == {}

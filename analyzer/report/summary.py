@@ -398,8 +398,9 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
         if has_lt:
             cells.append(", ".join(f"{x['name']} ({x['link_type']}): {x['frames']}" for x in g.get("link_types", [])))
         if has_nd:
-            nd = g.get("frames_not_decoded", {})
-            cells.append("\n".join(f"[red]{safe_text(k)}: {n}[/red]" for k, n in nd.items()) if nd else "0")
+            nd = g.get("frames_not_decoded", {})  # the kinds without their names ("ethertype 0x88b5: 3")
+            cells.append(", ".join(f"[red]{safe_text(k.split(' (')[0])}: {n}[/red]" for k, n in nd.items())
+                         if nd else "0")
         if bold:
             cells = [f"[bold]{c}[/bold]" for c in cells]
         t.add_row(*cells)
