@@ -199,8 +199,8 @@ class FrameDecoder:
 
     ``decode`` returns ``(frame, ts, src, sport, dst, dport, seq, ack, flags,
     payload, plen)`` or ``None``; every frame it does not yield is counted in
-    the shared ``CaptureStats`` (non_ip, non_tcp, malformed, unsupported link
-    type, fragment waiting for the rest).
+    the shared ``CaptureStats`` (non_ip: nothing for us; non_tcp; malformed;
+    undecodable, by kind and number; or a fragment waiting for the rest).
     """
 
     def __init__(self, stats: CaptureStats, reassembler: FragmentReassembler | None = None) -> None:

@@ -1,5 +1,7 @@
 """Value types of the capture stage: the error type, the statistics record,
-the TCP flag constants and the address formatter.
+the frame counts per link type (``FrameCounts``: what a file, or one part of it,
+read per link type and could not decode, with the warning and error texts made
+from them), the TCP flag constants and the address formatter.
 
 The capture stage turns pcap/pcapng files into TCP segments; this module holds
 the small shared pieces that the reader (`reader.py`) and the link/network
