@@ -90,6 +90,7 @@ class FileOutcome:
     rows_file: str | None = None    # a part's rows, pickled (read by merge_parts' _MergedParts)
     rows_streams: Any = None        # ... and the stream number of each of them
     key_use: "KeyUse | None" = None  # what the file's connections did with the key material
+    frames: Any = None               # capture.FrameCounts: frames per link type, those not decoded
 
 
 class RowSink(Protocol):
@@ -156,6 +157,7 @@ def process_file(index: int, path: str, name: str, options: Options | None = Non
         warnings = res.part.warnings if res.part is not None else res.capture.warnings if res.capture else []
         out.warnings = [f"{path}: {w}" for w in warnings]
     out.part = res.part
+    out.frames = res.frames
     if keys is not None and before is not None:
         out.key_use = KeyUse(_here(), keys.connections - before[0],
                              {k.source: k.matched - m for k, m in zip(keys.server_keys, before[1])})
@@ -300,9 +302,22 @@ def merge_parts(outs: list[FileOutcome], options: Options | None = None) -> File
     if any(o.part.quic for o in outs) and (options is None or options.quic):  # type: ignore[union-attr]
         extra = process_file(first.index, first.path, first.name,
                              dataclasses.replace(options or Options(), tcp=False)).rows
+    from .capture.model import FrameCounts
+
+    frames = FrameCounts()
+    for o in outs:
+        if o.part.frames is not None:  # type: ignore[union-attr]
+            frames.add(o.part.frames)  # type: ignore[union-attr]
     warnings = [w for o in outs for w in o.warnings]
+    nothing = frames.nothing_decoded()
+    if nothing is not None:  # as a sequential run reports it (analyze_file)
+        return FileOutcome(index=first.index, path=first.path, name=first.name, size=first.size,
+                           mtime_ns=first.mtime_ns, error=f"{first.path}: {nothing}", seconds=t_parts)
+    line = frames.warning()
+    if line is not None:
+        warnings.append(f"{first.path}: {line}")  # once for the file, with its totals
     out = FileOutcome(index=first.index, path=first.path, name=first.name, size=first.size,
-                      mtime_ns=first.mtime_ns, warnings=warnings)
+                      mtime_ns=first.mtime_ns, warnings=warnings, frames=frames)
     out.rows = _MergedParts(outs, drops, bases, extra)  # type: ignore[assignment]
     out.key_use = KeyUse.combine([o.key_use for o in outs])
     out.seconds = t_parts
@@ -704,8 +719,11 @@ def run_batch(
     show_progress: bool = False,
     on_error: Callable[[str], None] | None = None,
     on_warning: Callable[[str], None] | None = None,
+    on_frames: Callable[[str, Any], None] | None = None,
 ) -> BatchResult:
     """Run `process_file` over `files` and pass every row to `sink.add_row`, in input order.
+    `on_frames(capture name, FrameCounts)` gets the frame counts of each file read (not of
+    files skipped by `resume`).
 
     Rows are written to the `batch.out` dataset as each file finishes (in
     completion order). Raises `BatchError` when the batch cannot start.
@@ -790,6 +808,8 @@ def run_batch(
                     if on_warning:
                         for w in out.warnings:
                             on_warning(w)
+                    if on_frames is not None and out.frames is not None:
+                        on_frames(out.name, out.frames)
                 progress.advance(out.size)
                 ready[out.index] = out
                 release_in_order()

@@ -24,6 +24,7 @@ from .pipeline import Options
 from .tls.summary import ConnectionSummary
 
 if TYPE_CHECKING:
+    from .capture.model import FrameCounts
     from .decrypt import KeyMaterial
 
 app = typer.Typer(
@@ -104,8 +105,10 @@ def run_analysis(
     quiet: bool = False,
     options: Options | None = None,
     batch: "BatchOptions | None" = None,
+    on_frames: "Callable[[str, FrameCounts], None] | None" = None,
 ) -> tuple[int, int]:
-    """Analyse every capture under `inputs`, passing each summary to `consume`.
+    """Analyse every capture under `inputs`, passing each summary to `consume`, and
+    `on_frames(capture name, FrameCounts)` the frames of each file read (per link type).
 
     Errors and warnings go to stderr, one line each; a progress bar (by bytes) is shown
     when stderr is a terminal. Returns (files read, inputs that failed); exits with 2
@@ -142,7 +145,7 @@ def run_analysis(
         batch.scheduler or batch.out is not None or ((batch.jobs or default_jobs()) > 1 and len(files) > 1)
         or splits(files, batch.jobs, options)
     ):
-        return _run_batch(files, sink, batch, options, quiet, failed)
+        return _run_batch(files, sink, batch, options, quiet, failed, on_frames)
 
     # Long runs allocate many small, short-lived objects and few cycles: collecting
     # less often saves ~10% of the run (measured on 20,000 handshakes).
@@ -184,6 +187,8 @@ def run_analysis(
             if not quiet and res.capture is not None:
                 for w in res.capture.warnings:
                     _say("warning", f"{f}: {w}")
+            if on_frames is not None and res.frames is not None:
+                on_frames(f.name, res.frames)
     return read_ok, failed
 
 
@@ -274,7 +279,8 @@ def _row_sink(consume: object) -> "RowSink | None":
 
 
 def _run_batch(files: list[Path], sink: "RowSink", batch: "BatchOptions", options: Options | None,
-               quiet: bool, failed: int) -> tuple[int, int]:
+               quiet: bool, failed: int,
+               on_frames: "Callable[[str, FrameCounts], None] | None" = None) -> tuple[int, int]:
     """The parallel / Dask / resumable path of `run_analysis` (see `analyzer.batch`)."""
     from .batch import BatchError, run_batch
 
@@ -284,6 +290,7 @@ def _run_batch(files: list[Path], sink: "RowSink", batch: "BatchOptions", option
             show_progress=not quiet and _err.is_terminal,
             on_error=lambda m: _say("error", m),
             on_warning=None if quiet else (lambda m: _say("warning", m)),
+            on_frames=on_frames,
         )
     except BatchError as e:
         _say("error", str(e))
@@ -415,13 +422,15 @@ def report(
 
     collector = ReportCollector(max_details)
     keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=not tls_only)
-    read_ok, failed = run_analysis(inputs, collector.add, quiet=quiet, options=opts)
+    frames: dict[str, FrameCounts] = {}
+    read_ok, failed = run_analysis(inputs, collector.add, quiet=quiet, options=opts,
+                                   on_frames=lambda name, counts: _add_frames(frames, name, counts))
     _report_unused_keys(keys, quiet)
     if read_ok == 0:
         raise typer.Exit(2)
     shown = [str(p) for p in inputs] if inputs else ["captures/ (bundled)"]
     try:
-        paths = write_report(collector, out_dir, files_read=read_ok, inputs=shown)
+        paths = write_report(collector, out_dir, files_read=read_ok, inputs=shown, frames=frames)
     except OSError as e:
         _say("error", f"cannot write {out_dir}: {e.strerror or e}")
         raise typer.Exit(2)
@@ -495,12 +504,14 @@ def summary(
 
     rows = TableBuilder()
     keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=not tls_only)
-    read_ok, failed = run_analysis(inputs, rows.add, quiet=quiet, options=opts, batch=BatchOptions(jobs=jobs))
+    frames: dict[str, FrameCounts] = {}
+    read_ok, failed = run_analysis(inputs, rows.add, quiet=quiet, options=opts, batch=BatchOptions(jobs=jobs),
+                                   on_frames=lambda name, counts: _add_frames(frames, name, counts))
     _report_unused_keys(keys, quiet)
     if read_ok == 0:
         raise typer.Exit(2)
     try:
-        render_summary(summarize(rows.table(), files_read=read_ok))
+        render_summary(summarize(rows.table(), files_read=read_ok, frames=frames))
     except BrokenPipeError:
         os._exit(0)
     if failed:
@@ -589,6 +600,13 @@ def keylog_command(
         raise typer.Exit(2)
     if failed:
         raise typer.Exit(1)
+
+
+def _add_frames(frames: "dict[str, FrameCounts]", name: str, counts: "FrameCounts") -> None:
+    """Collect a file's frame counts by capture name (two files of one name are one capture, as in the rows)."""
+    from .capture.model import FrameCounts
+
+    frames.setdefault(name, FrameCounts()).add(counts)
 
 
 def _size(p: Path) -> int:

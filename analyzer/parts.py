@@ -108,6 +108,7 @@ class PartInfo:
     unsure: str | None = None               # why this part cannot be merged exactly
     mark_frame: int | None = None           # first frame after the range (not the last part)
     warnings: list[str] = field(default_factory=list)  # warnings about the part's own range
+    frames: Any = None                      # capture.FrameCounts of the part's range
     detached: str | None = None             # live, tombs and candidates are in this file (see detach)
 
     def detach(self, path: str) -> None:

@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator
 
-from .capture import Capture, CaptureStats, format_address
+from .capture import Capture, CaptureError, CaptureStats, format_address
+from .capture.model import FrameCounts
 from .capture.reader import MAX_DECOMPRESSED_SIZE
 from .tcp import Flow, FlowTable, TCPStats
 from .quic.connection import QUICFlowTable
@@ -57,6 +58,7 @@ class FileResult:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     part: "PartInfo | None" = None   # reading one part of the file (analyzer.parts)
+    frames: FrameCounts | None = None  # frames per link type and those not decoded (a part: its range's)
 
 
 class _Sink:
@@ -147,8 +149,10 @@ def analyze_file(
 
     Raises `CaptureError` when the file cannot be read at all, and after the last
     summary when reading stopped at a bound that makes the file an error (a gzip
-    decompression bomb); damage later in the file ends up in `result.capture.warnings`. `progress(bytes_read)` is
-    called after each chunk read from the file.
+    decompression bomb) or when no frame of the file could be decoded (a link type we do
+    not read); damage later in the file ends up in `result.capture.warnings`, and frames
+    that could not be decoded in one warning line there, at the end. `progress(bytes_read)`
+    is called after each chunk read from the file.
 
     With `part`, only the connections that start in that byte range of the file are
     analysed, to their end, and `result.part` gets what `analyzer.parts.merge` needs
@@ -188,12 +192,21 @@ def analyze_file(
                     continue
                 res.connections += 1
                 yield s
+        counts = res.frames = cap.frame_counts()
+        nothing = None
+        if split is None:  # (a part's counts are summed by the merge, which warns once for the file)
+            nothing = counts.nothing_decoded()
+            line = counts.warning()
+            if line is not None and nothing is None:
+                cap.stats.warnings.append(line)  # one line per file, even past MAX_WARNINGS
         res.warnings = list(cap.stats.warnings)
         if split is not None:
             res.part = split.finish()
-        if cap.error is not None:  # a bound that makes the file an error (decompression bomb): after its rows
-            res.error = str(cap.error)
-            raise cap.error
+            res.part.frames = counts
+        error = cap.error if cap.error is not None else CaptureError(nothing, path) if nothing else None
+        if error is not None:  # the file is an error (decompression bomb, nothing decodable): after its rows
+            res.error = str(error)
+            raise error
 
 
 def _ignore(seg: object) -> None:

@@ -473,6 +473,28 @@ def test_warnings_per_file_are_capped() -> None:
     assert len(cap.stats.warnings) == MAX_WARNINGS and cap.stats.warnings_dropped > 0
 
 
+def test_undecodable_kinds_per_file_are_bounded(tmp_path: Path) -> None:
+    """MAX_UNDECODABLE_KINDS (also crossed in test_linklayers.py::test_undecodable_kinds_are_bounded):
+    frames of more ethertypes we do not read are counted as one further kind, and the file's
+    one warning line names the kinds kept."""
+    from analyzer.capture.model import MAX_UNDECODABLE_KINDS
+
+    kinds = MAX_UNDECODABLE_KINDS + 3
+    frames = [(1_700_000_000.0 + i, b"\x02" * 12 + struct.pack(">H", 0xB000 + i) + b"\0" * 46) for i in range(kinds)]
+    frames.append((1_700_000_100.0, b"\x02" * 12 + b"\x08\x00" + _tcp_frame(C4, 7, 1, b"x", 0x18)))
+    data = bytearray(_raw_pcap(frames))
+    struct.pack_into("<I", data, 20, 1)  # link type Ethernet
+    path = tmp_path / "kinds.pcap"
+    path.write_bytes(bytes(data))
+    res = FileResult(path=str(path), name=path.name)
+    list(analyze_file(path, result=res))
+    u = res.capture.undecodable
+    assert len(u) == MAX_UNDECODABLE_KINDS + 1 and u[("other", 0)] == 3
+    lines = [w for w in res.warnings if "could not be decoded" in w]
+    assert len(lines) == 1 and lines[0].startswith(f"{kinds} of {kinds + 1} frames")
+    assert lines[0].count("ethertype 0x") == MAX_UNDECODABLE_KINDS and lines[0].endswith("further kinds: 3 frames")
+
+
 def test_fragment_bounds() -> None:
     from analyzer.capture.model import CaptureStats
 
@@ -672,7 +694,7 @@ BOUND_NAMES = [
     "MAX_EVENTS", "MAX_ERRORS", "MAX_HTTP_HEAD", "CERT_CACHE_SIZE", "NAME_CACHE_MAX_LIST", "CACHE_MAX_ITEMS",
     "MAX_CRYPTO_BUFFER", "MAX_CRYPTO_OFFSET", "MAX_CRYPTO_FRAGMENTS", "MAX_UDP_CONVERSATIONS",
     "MAX_TRANSCRIPT", "MAX_SESSIONS", "MAX_PROBLEMS", "MAX_INTERNED", "MAX_DISTINCT_COUNTED", "MAX_CANDIDATES",
-    "MAX_ROWS_IN_MEMORY", "MAX_RETRYABLE_CLOSES", "SYN_RETRY_WINDOW",
+    "MAX_ROWS_IN_MEMORY", "MAX_RETRYABLE_CLOSES", "SYN_RETRY_WINDOW", "MAX_UNDECODABLE_KINDS",
     "MAX_UNCOMPRESSED_CERTIFICATE", "MAX_ZSTD_WINDOW",  # crossed in test_compressed_certificate.py
 ]
 

@@ -1,7 +1,9 @@
 """The general (slow-path) frame decoder of the capture stage.
 
-Owns: link layers (Ethernet with stacked VLAN tags, PPPoE session, MPLS, Linux
-SLL/SLL2, raw IP, BSD loopback DLT_NULL/DLT_LOOP), IPv4 (options, TSO, padding),
+Owns: link layers (Ethernet with stacked VLAN tags and 802.2 LLC/SNAP, PPPoE
+session, MPLS, Linux SLL/SLL2, raw IP, BSD loopback DLT_NULL/DLT_LOOP, PPP with
+and without HDLC-like framing and protocol field compression, PPP in HDLC
+framing, PPPoE without Ethernet, Cisco HDLC), IPv4 (options, TSO, padding),
 IPv6 extension headers, IPv4/IPv6 fragment reassembly (bounded), tunnels (GRE
 incl. transparent Ethernet bridging and ERSPAN, IP-in-IP, IPv6-in-IP, VXLAN)
 and the TCP header. Every frame that the reader's fast path does not handle
@@ -9,7 +11,12 @@ comes here, and this decoder alone is complete: for a frame the fast path does
 handle, it gives the same tuple.
 
 Everything is ``struct`` over the frame's memoryview; lengths are checked at
-every layer and damage becomes a counted, recorded warning.
+every layer and damage becomes a counted, recorded warning. A frame that is read
+but carries nothing for us (ARP, LLDP, PPP control protocols ...) is counted in
+``non_ip``, an IP datagram of another protocol (ICMP ...) in ``non_tcp``; a frame
+that could have carried IP but could not be decoded (a link type, ethertype or
+PPP protocol we do not read) is counted by kind and number in
+``CaptureStats.undecodable``, which the pipeline turns into one warning per file.
 """
 
 from __future__ import annotations
@@ -29,15 +36,42 @@ LT_SLL = 113
 LT_SLL2 = 276
 LT_IPV4 = 228
 LT_IPV6 = 229
+LT_PPP = 9           # PPP (RFC 1661), with or without the HDLC-like address/control bytes ff 03
+LT_PPP_HDLC = 50     # PPP in HDLC-like framing (RFC 1662), or Cisco PPP with HDLC framing
+LT_PPP_ETHER = 51    # PPPoE header (RFC 2516) without the Ethernet header
+LT_C_HDLC = 104      # Cisco HDLC: address, control, 2-byte protocol (an ethertype)
 RAW_LINKTYPES = frozenset((101, 12, 14))
-SUPPORTED_LINKTYPES = frozenset((LT_NULL, LT_ETHERNET, LT_LOOP, LT_SLL, LT_SLL2, LT_IPV4, LT_IPV6)) | RAW_LINKTYPES
+SUPPORTED_LINKTYPES = frozenset((LT_NULL, LT_ETHERNET, LT_LOOP, LT_SLL, LT_SLL2, LT_IPV4, LT_IPV6, LT_PPP,
+                                 LT_PPP_HDLC, LT_PPP_ETHER, LT_C_HDLC)) | RAW_LINKTYPES
 
 # Ethertypes.
 ET_IPV4 = 0x0800
 ET_IPV6 = 0x86DD
 ET_VLAN = frozenset((0x8100, 0x88A8, 0x9100))
 ET_PPPOE_SESSION = 0x8864
+ET_MAX_LENGTH = 1500      # an Ethernet type field up to this is an 802.3 length: 802.2 LLC follows
+ET_MIN_TYPE = 0x0600      # ... from this on it is an ethertype
+LLC_SNAP = b"\xaa\xaa\x03\x00\x00\x00"  # 802.2 SNAP header with an ethertype behind (RFC 1042)
+# Ethertypes of frames that are read and carry nothing for us (no IP can be inside):
+# ARP, RARP, Wake-on-LAN, DEC, AppleTalk/AARP, IPX, flow control, slow protocols (LACP),
+# PPPoE discovery, EAPOL and its pre-authentication, industrial Ethernet (PROFINET,
+# EtherCAT, Powerlink, GOOSE, SV, SERCOS), LLDP, HomePlug, MRP, MVRP/MMRP, PTP, NC-SI,
+# CFM, FCoE/FIP, RoCE, IEEE 1905.1, AVTP, ATA over Ethernet, loopback test, Cisco CDP/SLARP
+# (Cisco HDLC), SLPP, Qnet, CobraNet, HyperSCSI.
+ET_NOT_IP = frozenset((0x0806, 0x8035, 0x0842, 0x6002, 0x6003, 0x6004, 0x809B, 0x80F3, 0x8137, 0x8808, 0x8809,
+                       0x8863, 0x888E, 0x88C7, 0x8892, 0x88A4, 0x88AB, 0x88B8, 0x88BA, 0x88CD, 0x88CC,
+                       0x887B, 0x88E1, 0x88E3, 0x88F5, 0x88F6, 0x88F7, 0x88F8, 0x8902, 0x8906, 0x8914,
+                       0x8915, 0x893A, 0x22F0, 0x88A2, 0x9000, 0x2000, 0x8102, 0x8204, 0x8819, 0x889A))
+# PPP protocol numbers (RFC 1661, RFC 3032, RFC 5072).
+PPP_IPV4 = 0x0021
+PPP_IPV6 = 0x0057
+PPP_MPLS = frozenset((0x0281, 0x0283))
+PPP_CONTROL = 0x8000      # from here on: network and link control protocols (IPCP, LCP ...), no datagrams
+PPP_ADDRESS_CONTROL = (0xFF, 0x03)
+PPPOE_SESSION_CODE = 0x00  # other codes are discovery packets (PADI, PADO ...)
+CISCO_HDLC_ADDRESSES = (0x0F, 0x8F)  # first byte of a Cisco HDLC frame (unicast, broadcast)
 ET_MPLS = frozenset((0x8847, 0x8848))
+ET_PPP = 0x880B  # in enhanced GRE (RFC 2637)
 ET_TEB = 0x6558  # transparent Ethernet bridging (GRE carrying Ethernet)
 ET_ERSPAN2 = 0x88BE
 ET_ERSPAN3 = 0x22EB
@@ -165,8 +199,8 @@ class FrameDecoder:
 
     ``decode`` returns ``(frame, ts, src, sport, dst, dport, seq, ack, flags,
     payload, plen)`` or ``None``; every frame it does not yield is counted in
-    the shared ``CaptureStats`` (non_ip, non_tcp, malformed, unsupported link
-    type, fragment waiting for the rest).
+    the shared ``CaptureStats`` (non_ip: nothing for us; non_tcp; malformed;
+    undecodable, by kind and number; or a fragment waiting for the rest).
     """
 
     def __init__(self, stats: CaptureStats, reassembler: FragmentReassembler | None = None) -> None:
@@ -215,10 +249,80 @@ class FrameDecoder:
                 return self._ipv4(data, 4, n, 0)
             if fam in AF_INET6:
                 return self._ipv6(data, 4, n, 0)
-            self.stats.non_ip += 1
+            if lt == LT_NULL:  # name it in whichever byte order gives the plausible (small) number
+                fam = min(fam, _I_LE(data, 0)[0])
+            self.stats.not_decoded("address family", fam)
             return None
-        ut = self.stats.unsupported_linktypes
-        ut[lt] = ut.get(lt, 0) + 1
+        if lt == LT_PPP:
+            return self._ppp(data, 0, n, 0)
+        if lt == LT_PPP_HDLC:
+            if n >= 1 and data[0] in CISCO_HDLC_ADDRESSES:
+                return self._cisco_hdlc(data, n)
+            return self._ppp(data, 0, n, 0)
+        if lt == LT_PPP_ETHER:
+            return self._pppoe(data, 0, n, 0)
+        if lt == LT_C_HDLC:
+            return self._cisco_hdlc(data, n)
+        self.stats.not_decoded("link type", lt)
+        return None
+
+    def _cisco_hdlc(self, data: memoryview | bytes, n: int) -> tuple | None:
+        if n < 4:
+            raise _Malformed("short Cisco HDLC header")
+        return self._ethertype(_H(data, 2)[0], data, 4, n, 0)
+
+    def _ppp(self, data: memoryview | bytes, off: int, lim: int, depth: int) -> tuple | None:
+        """A PPP frame from its start: optional address/control ff 03 (RFC 1662), then the
+        protocol field, compressed to one byte when odd (RFC 1661 6.5)."""
+        if off + 2 <= lim and data[off] == PPP_ADDRESS_CONTROL[0] and data[off + 1] == PPP_ADDRESS_CONTROL[1]:
+            off += 2
+        if off >= lim:
+            raise _Malformed("short PPP header")
+        proto = data[off]
+        if proto & 1:
+            off += 1
+        else:
+            if off + 2 > lim:
+                raise _Malformed("short PPP header")
+            proto = _H(data, off)[0]
+            off += 2
+        if proto == PPP_IPV4:
+            return self._ipv4(data, off, lim, depth)
+        if proto == PPP_IPV6:
+            return self._ipv6(data, off, lim, depth)
+        if proto in PPP_MPLS:
+            return self._mpls(data, off, lim, depth)
+        if proto >= PPP_CONTROL:
+            self.stats.non_ip += 1
+        else:
+            self.stats.not_decoded("PPP protocol", proto)
+        return None
+
+    def _pppoe(self, data: memoryview | bytes, off: int, lim: int, depth: int) -> tuple | None:
+        """A PPPoE header (RFC 2516: ver/type, code, session id, length), then PPP."""
+        if off + 6 > lim:
+            raise _Malformed("short PPPoE header")
+        if data[off + 1] != PPPOE_SESSION_CODE:
+            self.stats.non_ip += 1  # discovery
+            return None
+        length = _H(data, off + 4)[0]
+        return self._ppp(data, off + 6, min(lim, off + 6 + length), depth)
+
+    def _mpls(self, data: memoryview | bytes, off: int, lim: int, depth: int) -> tuple | None:
+        """An MPLS label stack (RFC 3032) to its bottom label, then IPv4 or IPv6 by version."""
+        while True:
+            if off + 4 > lim:
+                raise _Malformed("short MPLS label stack")
+            bottom = data[off + 2] & 0x01
+            off += 4
+            if bottom:
+                break
+        if off >= lim:
+            raise _Malformed("MPLS without payload")
+        v = data[off] >> 4
+        if v == 4 or v == 6:
+            return self._ip_by_version(data, off, lim, depth)
+        self.stats.not_decoded("MPLS payload", v)
         return None
 
     def _ethernet(self, data: memoryview | bytes, off: int, lim: int, depth: int) -> tuple | None:
@@ -231,6 +335,8 @@ class FrameDecoder:
                 raise _Malformed("short VLAN tag")
             et = _H(data, off + 2)[0]
             off += 4
+        if et <= ET_MAX_LENGTH:
+            return self._llc(data, off, lim, depth)
         return self._ethertype(et, data, off, lim, depth)
 
     def _ethertype(self, et: int, data: memoryview | bytes, off: int, lim: int, depth: int) -> tuple | None:
@@ -243,30 +349,20 @@ class FrameDecoder:
                 raise _Malformed("short VLAN tag")
             return self._ethertype(_H(data, off + 2)[0], data, off + 4, lim, depth)
         if et == ET_PPPOE_SESSION:
-            # ver/type, code, session id, length; then the 2-byte PPP protocol.
-            if off + 8 > lim:
-                raise _Malformed("short PPPoE header")
-            length = _H(data, off + 4)[0]
-            lim = min(lim, off + 6 + length)
-            proto = _H(data, off + 6)[0]
-            if proto == 0x0021:
-                return self._ipv4(data, off + 8, lim, depth)
-            if proto == 0x0057:
-                return self._ipv6(data, off + 8, lim, depth)
-            self.stats.non_ip += 1
-            return None
+            return self._pppoe(data, off, lim, depth)
         if et in ET_MPLS:
-            while True:
-                if off + 4 > lim:
-                    raise _Malformed("short MPLS label stack")
-                bottom = data[off + 2] & 0x01
-                off += 4
-                if bottom:
-                    break
-            if off < lim and data[off] >> 4 in (4, 6):
-                return self._ip_by_version(data, off, lim, depth)
+            return self._mpls(data, off, lim, depth)
+        if et in ET_NOT_IP or et < ET_MIN_TYPE:  # (below: Linux cooked pseudo-types: 802.2, CAN ...)
             self.stats.non_ip += 1
             return None
+        self.stats.not_decoded("ethertype", et)
+        return None
+
+    def _llc(self, data: memoryview | bytes, off: int, lim: int, depth: int) -> tuple | None:
+        """802.3 frame: 802.2 LLC; SNAP with an ethertype (RFC 1042) is followed, anything else
+        (spanning tree, CDP, NetBIOS ...) carries nothing for us."""
+        if off + 8 <= lim and data[off:off + 6] == LLC_SNAP:
+            return self._ethertype(_H(data, off + 6)[0], data, off + 8, lim, depth)
         self.stats.non_ip += 1
         return None
 
@@ -277,7 +373,7 @@ class FrameDecoder:
             return self._ipv4(data, off, lim, depth)
         if v == 6:
             return self._ipv6(data, off, lim, depth)
-        self.stats.non_ip += 1
+        self.stats.not_decoded("IP version", v)
         return None
 
     def _ipv4(self, data: memoryview | bytes, off: int, lim: int, depth: int) -> tuple | None:
@@ -432,20 +528,15 @@ class FrameDecoder:
                         break
         elif version == 1:  # PPTP: key always, optional seq and ack; carries PPP
             o += 4 + (4 if flags & 0x1000 else 0) + (4 if flags & 0x0080 else 0)
-            if o + 2 <= lim and proto == 0x880B:
-                # PPP in HDLC-like framing may keep address/control bytes ff 03.
-                if data[o] == 0xFF and o + 4 <= lim:
-                    o += 2
-                pp = data[o] if data[o] & 1 else _H(data, o)[0]
-                o += 1 if data[o] & 1 else 2
-                if pp == 0x21:
-                    return self._ipv4(data, o, lim, depth)
-                if pp == 0x57:
-                    return self._ipv6(data, o, lim, depth)
-            self.stats.non_ip += 1
+            if proto == ET_PPP:
+                if o == lim:  # an acknowledgement without payload
+                    self.stats.non_ip += 1
+                    return None
+                return self._ppp(data, o, lim, depth)
+            self.stats.not_decoded("ethertype", proto)
             return None
         else:
-            self.stats.non_ip += 1
+            self.stats.not_decoded("GRE version", version)
             return None
         if o > lim:
             raise _Malformed("GRE header cut off")

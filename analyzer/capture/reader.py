@@ -39,7 +39,7 @@ import zlib
 from typing import BinaryIO, Callable, Iterator
 
 from .linklayer import FRAGMENT_TIMEOUT, MAX_PENDING_FRAGMENTS, FragmentReassembler, FrameDecoder
-from .model import CaptureError, CaptureStats
+from .model import CaptureError, CaptureStats, FrameCounts
 
 __all__ = ["Capture", "DEFAULT_CHUNK_SIZE", "MAX_RECORD", "MAX_DECOMPRESSED_SIZE", "MAX_INTERFACES",
            "MAX_SECRETS_BYTES", "MAX_PLAUSIBLE_FRAME", "MAX_RESYNC_SCAN"]
@@ -297,6 +297,9 @@ class Capture:
         #: len(stats.warnings) when the first record of the part was reached / at the mark
         self.warnings_at_start = 0
         self.warnings_at_mark: int | None = None
+        self._first_frame = 1        # first frame of the part's range
+        self._fast_frames = 0        # pcapng: frames decoded inline before the mark (set at the mark)
+        self._counts_at_mark: FrameCounts | None = None
         #: set when reading stopped at a bound that makes the file an error (decompression bomb);
         #: the connections read before it are still valid
         self.error: CaptureError | None = None
@@ -497,13 +500,39 @@ class Capture:
         """The first packet record of the part (skip) or of the next one (mark) was reached."""
         if self._skip_before >= 0:
             self._skip_before = -1
+            self._first_frame = frame
             self.warnings_at_start = len(self.stats.warnings)
             return
         self._mark_at = _NEVER
         self.mark_frame = frame
         self.warnings_at_mark = len(self.stats.warnings)
+        self._counts_at_mark = self._counts(frame - 1, self._fast_frames)
         if self._on_mark is not None:
             self._on_mark(frame)
+
+    def frame_counts(self) -> FrameCounts:
+        """The frames this reading is answerable for, once ``segments()`` is exhausted: per
+        link type, and those that could not be decoded. The whole file; when reading one part
+        (see part()), the frames of its byte range only (so the parts' counts add up to the
+        file's)."""
+        if self._counts_at_mark is not None:
+            return self._counts_at_mark
+        if self.skipping:
+            return FrameCounts()  # no packet record in the part's range
+        return self._counts(self.stats.frames, 0)
+
+    def _counts(self, last_frame: int, fast: int) -> FrameCounts:
+        """The counts of frames ``_first_frame`` .. ``last_frame`` (``fast``: pcapng frames
+        decoded inline that ``stats.link_types`` does not hold yet)."""
+        st = self.stats
+        if self.format == "pcap":
+            n = last_frame - self._first_frame + 1
+            lts = {self.linktype: n} if n > 0 and self.linktype is not None else {}
+        else:
+            lts = dict(st.link_types)
+            if fast:
+                lts[1] = lts.get(1, 0) + fast
+        return FrameCounts(lts, dict(st.undecodable))
 
     def _step(self, frame: int, start: int, lo: int, hi: int) -> tuple[int, int]:
         """A record at the part's start (`lo <= start` while skipping) or past its end
@@ -712,6 +741,8 @@ class Capture:
             if not raw:
                 stats.tcp_segments += frame - n_other
                 stats.truncated_frames += n_trunc
+                if frame and lt is not None:
+                    stats.link_types[lt] = frame
                 if ts is not None:
                     self.last_ts = ts
 
@@ -728,6 +759,7 @@ class Capture:
         flt = self._filter
         counters = flt.counters
         until = flt.until
+        ltc = stats.link_types  # frames per link type, less those decoded inline (n_tcp, added at the end)
         buf: bytes | bytearray = self._head
         self._head = b""
         mv = memoryview(buf).toreadonly()
@@ -833,6 +865,7 @@ class Capture:
                             if cap < orig:
                                 n_trunc += 1
                             if lo >= 0 or start >= hi:  # reading one part of the file (see part())
+                                self._fast_frames = n_tcp  # (for the counts at the part's mark)
                                 lo, hi = self._step(frame, start, lo, hi)
                                 if start < lo:
                                     continue
@@ -860,6 +893,7 @@ class Capture:
                             if raw:
                                 yield frame, ts, lt, mv[start:stop], orig
                                 continue
+                            ltc[lt] = ltc.get(lt, 0) + 1
                             seg = other(frame, ts, lt, mv[start:stop])
                             if seg is not None:
                                 yield seg
@@ -913,12 +947,14 @@ class Capture:
                             if cap < orig:
                                 n_trunc += 1
                             if lo >= 0 or start + 16 >= hi:  # reading one part of the file (see part())
+                                self._fast_frames = n_tcp  # (for the counts at the part's mark)
                                 lo, hi = self._step(frame, start + 16, lo, hi)
                                 if start + 16 < lo:
                                     continue
                             if raw:
                                 yield frame, ts, lt, mv[start:start + cap], orig
                                 continue
+                            ltc[lt] = ltc.get(lt, 0) + 1
                             seg = other(frame, ts, lt, mv[start:start + cap])
                             if seg is not None:
                                 yield seg
@@ -948,12 +984,14 @@ class Capture:
                                 if cap < orig:
                                     n_trunc += 1
                                 if lo >= 0 or start >= hi:  # reading one part of the file (see part())
+                                    self._fast_frames = n_tcp  # (for the counts at the part's mark)
                                     lo, hi = self._step(frame, start, lo, hi)
                                     if start < lo:
                                         continue
                                 if raw:
                                     yield frame, ts, lt, mv[start:start + cap], orig
                                     continue
+                                ltc[lt] = ltc.get(lt, 0) + 1
                                 seg = other(frame, ts, lt, mv[start:start + cap])
                                 if seg is not None:
                                     yield seg
@@ -1051,6 +1089,8 @@ class Capture:
             if not raw:
                 stats.tcp_segments += n_tcp
                 stats.truncated_frames += n_trunc
+                if n_tcp:
+                    ltc[1] = ltc.get(1, 0) + n_tcp
                 if ts is not None:
                     self.last_ts = ts
 

@@ -863,8 +863,9 @@ def _json_default(v: Any) -> Any:
 
 
 def write_report(collector: ReportCollector, out_dir: str | os.PathLike, *, files_read: int | None = None,
-                 inputs: Sequence[str] = ()) -> dict[str, Path]:
-    """Write connections.parquet/.csv/.jsonl, summary.json and index.html into `out_dir`; return their paths."""
+                 inputs: Sequence[str] = (), frames: dict[str, Any] | None = None) -> dict[str, Path]:
+    """Write connections.parquet/.csv/.jsonl, summary.json and index.html into `out_dir`; return their paths.
+    `frames` (capture name -> `capture.FrameCounts`) adds each capture's link types to summary.json."""
     from .. import __version__
     from .writers import write_csv, write_jsonl, write_parquet
 
@@ -878,7 +879,7 @@ def write_report(collector: ReportCollector, out_dir: str | os.PathLike, *, file
         write_csv(rows, f)
     with open(paths["connections.jsonl"], "w", encoding="utf-8") as f:
         write_jsonl(rows, f)
-    summary = summarize(rows, files_read=files_read)
+    summary = summarize(rows, files_read=files_read, frames=frames)
     summary["html"] = {"connections_shown": min(len(collector.details), len(rows)),
                        "connections_omitted": collector.omitted, "max_details": collector.max_details}
     with open(paths["summary.json"], "w", encoding="utf-8") as f:

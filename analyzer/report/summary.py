@@ -187,8 +187,28 @@ class _Group:
 COUNTED = ("version", "cipher_suite", "group", "alpn", "resumption", "failure", "alert", "transport")
 
 
-def summarize(rows: Rows, *, files_read: int | None = None) -> dict[str, Any]:
-    """The statistics of `summary.json`: an `overall` block and one block per capture."""
+def link_types(frames: Any) -> list[dict[str, Any]]:
+    """A capture's frames per link type (a `capture.FrameCounts`), most frames first:
+    `[{"link_type": 1, "name": "ETHERNET", "frames": 24}, ...]`."""
+    from ..capture.names import linktype_name
+
+    items = sorted(frames.link_types.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [{"link_type": lt, "name": linktype_name(lt), "frames": n} for lt, n in items]
+
+
+def not_decoded(frames: Any) -> dict[str, int]:
+    """A capture's frames that could not be decoded, by kind (`link type 147 (USER0)` ...)."""
+    from ..capture.names import describe_key
+
+    items = sorted(frames.undecodable.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {describe_key(k, n): c for (k, n), c in items}
+
+
+def summarize(rows: Rows, *, files_read: int | None = None, frames: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The statistics of `summary.json`: an `overall` block and one block per capture.
+    With `frames` (capture name -> `capture.FrameCounts`), each capture's block also says
+    its frames per link type (`link_types`) and those not decoded (`frames_not_decoded`),
+    and captures without connections get a block too."""
     v = RowView(rows.names)
     dec = v.first(DECRYPTION_COLUMNS)
     overall = _Group(dec)
@@ -200,6 +220,9 @@ def summarize(rows: Rows, *, files_read: int | None = None) -> dict[str, Any]:
         if g is None:
             g = per[cap] = _Group(dec)
         g.add(v, r)
+    for cap in frames or {}:
+        if cap not in per:
+            per[cap] = _Group(dec)
     out: dict[str, Any] = {
         "captures": len(per) if files_read is None else max(files_read, len(per)),
         "notes": {
@@ -212,6 +235,19 @@ def summarize(rows: Rows, *, files_read: int | None = None) -> dict[str, Any]:
         "overall": overall.to_dict(),
         "per_capture": {k: per[k].to_dict() for k in sorted(per)},
     }
+    if frames is not None:
+        from ..capture.model import FrameCounts
+
+        total = FrameCounts()
+        for cap, counts in frames.items():
+            total.add(counts)
+            out["per_capture"][cap]["link_types"] = link_types(counts)
+            out["per_capture"][cap]["frames_not_decoded"] = not_decoded(counts)
+        out["overall"]["link_types"] = link_types(total)
+        out["overall"]["frames_not_decoded"] = not_decoded(total)
+        out["notes"]["link_types"] = ("frames per link type (pcap: the file's; pcapng: each interface's); "
+                                      "frames_not_decoded: frames that could have carried IP but were not "
+                                      "decoded (a link type, ethertype or PPP protocol not read), by kind")
     if dec:
         out["notes"]["decrypted"] = f"connections whose `{dec}` says they were decrypted"
     return out
@@ -343,6 +379,12 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
     if has_dec:
         t.add_column("decrypted", justify="right")
     t.add_column("median ms", justify="right")
+    has_lt = "link_types" in o
+    has_nd = bool(o.get("frames_not_decoded"))
+    if has_lt:
+        t.add_column("link types (frames)", overflow="fold")
+    if has_nd:
+        t.add_column("not decoded", overflow="fold")
 
     def line(name: str, g: dict[str, Any], bold: bool = False) -> None:
         med = g["handshake_ms"].get("p50")
@@ -353,6 +395,12 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
         if has_dec:
             cells.append(str(g.get("decrypted", 0)))
         cells.append(f"{med:.2f}" if med is not None else "")
+        if has_lt:
+            cells.append(", ".join(f"{x['name']} ({x['link_type']}): {x['frames']}" for x in g.get("link_types", [])))
+        if has_nd:
+            nd = g.get("frames_not_decoded", {})  # the kinds without their names ("ethertype 0x88b5: 3")
+            cells.append(", ".join(f"[red]{safe_text(k.split(' (')[0])}: {n}[/red]" for k, n in nd.items())
+                         if nd else "0")
         if bold:
             cells = [f"[bold]{c}[/bold]" for c in cells]
         t.add_row(*cells)
@@ -385,5 +433,5 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
     console.print(d)
 
 
-__all__ = ["summarize", "render_summary", "duration_stats", "percentile", "is_weak_version", "suite_weakness",
+__all__ = ["summarize", "render_summary", "link_types", "not_decoded", "duration_stats", "percentile", "is_weak_version", "suite_weakness",
            "RowView", "WEAK_VERSIONS", "DECRYPTION_COLUMNS", "decryption_ok", "failure_kind", "outcome", "Outcome"]
