@@ -297,7 +297,7 @@ def merge_parts(outs: list[FileOutcome], options: Options | None = None) -> File
         # an error (e.g. a truncated file) is reported as a sequential run reports it
         return process_file(first.index, first.path, first.name, options)
     extra: list[tuple[Any, ...]] = []
-    if any(o.part.quic for o in outs) and (options is None or options.quic):  # type: ignore[union-attr]
+    if any(o.part.udp for o in outs) and (options is None or options.quic or options.dtls):  # type: ignore[union-attr]
         extra = process_file(first.index, first.path, first.name,
                              dataclasses.replace(options or Options(), tcp=False)).rows
     warnings = [w for o in outs for w in o.warnings]

@@ -100,7 +100,7 @@ class PartInfo:
     live: dict[Key, tuple[int | None, str]] = field(default_factory=dict)
     tombs: set[Key] = field(default_factory=set)   # 4-tuples closed (tombstoned) before the end
     candidates: list[Candidate] = field(default_factory=list)
-    quic: bool = False                      # saw datagrams that may be QUIC (long header)
+    udp: bool = False                       # saw datagrams that may be QUIC (long header) or DTLS (a handshake record)
     unsure: str | None = None               # why this part cannot be merged exactly
     mark_frame: int | None = None           # first frame after the range (not the last part)
     warnings: list[str] = field(default_factory=list)  # warnings about the part's own range

@@ -25,7 +25,9 @@ from analyzer.decrypt import keys as keys_mod
 from analyzer.decrypt import session as session_mod
 from analyzer.pipeline import FileResult, Options, analyze_file
 from analyzer.quic import connection as quic_conn
-from analyzer.quic.connection import QUICFlowTable, _CryptoStream
+from analyzer.quic.connection import _CryptoStream
+from analyzer import udp as udp_table
+from analyzer.udp import UDPConversationTable as QUICFlowTable
 from analyzer.quic.packets import QUICDecodeError
 from analyzer.report import table as table_mod
 from analyzer.report.table import TableBuilder
@@ -513,9 +515,9 @@ def test_udp_conversations_are_capped() -> None:
 
 def test_udp_conversations_default_cap() -> None:
     q = QUICFlowTable("x")
-    for i in range(quic_conn.MAX_UDP_CONVERSATIONS + 5):
+    for i in range(udp_table.MAX_UDP_CONVERSATIONS + 5):
         q.datagram(i + 1, 1.0, bytes([10, 1, i >> 16 & 255, i >> 8 & 255]), 1024 + (i & 255), S4, 53, b"")
-    assert len(q.streams) == quic_conn.MAX_UDP_CONVERSATIONS and q.evicted == 5
+    assert len(q.streams) == udp_table.MAX_UDP_CONVERSATIONS and q.evicted == 5
 
 
 def test_udp_conversations_idle_out() -> None:
@@ -671,7 +673,7 @@ BOUND_NAMES = [
     "MAX_EVENTS", "MAX_ERRORS", "MAX_HTTP_HEAD", "CERT_CACHE_SIZE", "NAME_CACHE_MAX_LIST", "CACHE_MAX_ITEMS",
     "MAX_CRYPTO_BUFFER", "MAX_CRYPTO_OFFSET", "MAX_CRYPTO_FRAGMENTS", "MAX_UDP_CONVERSATIONS",
     "MAX_TRANSCRIPT", "MAX_SESSIONS", "MAX_PROBLEMS", "MAX_INTERNED", "MAX_DISTINCT_COUNTED", "MAX_CANDIDATES",
-    "MAX_ROWS_IN_MEMORY",
+    "MAX_ROWS_IN_MEMORY", "MAX_REASSEMBLY_BYTES", "MAX_FRAGMENTS", "MAX_MESSAGES_AHEAD", "MAX_RECORDS_REMEMBERED",
 ]
 
 

@@ -124,7 +124,7 @@ def test_merge_parts_adds_the_quic_pass(tmp_path):
     assert any(r[TRANSPORT] == "quic" for r in seq.rows)
     size = path.stat().st_size
     outs = _in_parts(str(path), [size // 3, 2 * size // 3])
-    assert any(o.part.quic for o in outs)
+    assert any(o.part.udp for o in outs)
     assert not any(r[TRANSPORT] == "quic" for o in outs for r in o.rows)
     merged = merge_parts(outs)
     assert _sorted(merged.rows) == seq.rows and len(merged.rows) == len(seq.rows)

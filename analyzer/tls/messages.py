@@ -75,6 +75,8 @@ class Extensions:
     padding: int | None = None
     heartbeat_mode: int | None = None
     cookie: bool = False
+    srtp_profiles: list[int] = field(default_factory=list)   # use_srtp (RFC 5764 4.1.1)
+    connection_id: bytes | None = None                       # connection_id (RFC 9146 3): the CID to receive
     errors: list[str] = field(default_factory=list)
 
     def types(self) -> list[int]:
@@ -248,6 +250,20 @@ def _ext_heartbeat(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
     return 1
 
 
+def _ext_use_srtp(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    """RFC 5764 4.1.1: `SRTPProtectionProfile SRTPProtectionProfiles<2..2^16-1>; opaque srtp_mki<0..255>`."""
+    end = _vec(d, 0, 2, "SRTPProtectionProfiles")
+    ext.srtp_profiles = _u16s(d, 2, end, "SRTPProtectionProfiles")
+    return _vec(d, end, 1, "srtp_mki")
+
+
+def _ext_connection_id(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    """RFC 9146 3: `opaque cid<0..2^8-1>` (the CID its sender wants to receive)."""
+    end = _vec(d, 0, 1, "cid")
+    ext.connection_id = bytes(d[1:end])
+    return end
+
+
 _DECODERS = {
     Ext.SERVER_NAME: _ext_server_name,
     Ext.APPLICATION_LAYER_PROTOCOL_NEGOTIATION: _ext_alpn,
@@ -263,6 +279,9 @@ _DECODERS = {
     Ext.RECORD_SIZE_LIMIT: _ext_record_size_limit,
     Ext.COMPRESS_CERTIFICATE: _ext_compress_certificate,
     Ext.HEARTBEAT: _ext_heartbeat,
+    Ext.USE_SRTP: _ext_use_srtp,
+    Ext.CONNECTION_ID: _ext_connection_id,
+    Ext.CONNECTION_ID_DEPRECATED: _ext_connection_id,
 }
 
 # Extensions whose presence is the whole fact (their bodies are kept raw, not decoded).
@@ -364,11 +383,15 @@ class ClientHello:
     extensions: Extensions
     sslv2: bool = False
     sslv2_cipher_kinds: list[int] = field(default_factory=list)
+    cookie: bytes = b""                # DTLS (RFC 6347 4.2.1): after legacy_session_id
 
 
-def pull_client_hello(body: bytes) -> ClientHello:
+def pull_client_hello(body: bytes, dtls: bool = False) -> ClientHello:
+    """A ClientHello body; `dtls` reads the DTLS cookie field after legacy_session_id."""
     if type(body) is not bytes:
         body = bytes(body)
+    if dtls:
+        return _pull_client_hello_checked(body, True)
     n = len(body)
     if n >= 38:  # the common, well-formed case by direct indexing; anything odd takes the checked path
         sl = body[34]
@@ -385,19 +408,20 @@ def pull_client_hello(body: bytes) -> ClientHello:
     return _pull_client_hello_checked(body)
 
 
-def _pull_client_hello_checked(body: bytes) -> ClientHello:
+def _pull_client_hello_checked(body: bytes, dtls: bool = False) -> ClientHello:
     buf = Buffer(body)
     legacy_version = buf.pull_uint16("legacy_version")
     random = buf.pull_bytes(32, "random")
     session_id = pull_opaque(buf, 1, "legacy_session_id")
     if len(session_id) > 32:
         raise TLSDecodeError(f"legacy_session_id of {len(session_id)} bytes (max 32)")
+    cookie = pull_opaque(buf, 1, "cookie") if dtls else b""
     suites = pull_uint16_list(buf, 2, "cipher_suites", MAX_LIST_ITEMS)
     compression = list(pull_opaque(buf, 1, "legacy_compression_methods"))
     extensions = pull_extensions(buf)
     if not buf.eof():
         raise TLSDecodeError(f"ClientHello: {buf.remaining()} trailing bytes")
-    return ClientHello(legacy_version, random, session_id, suites, compression, extensions)
+    return ClientHello(legacy_version, random, session_id, suites, compression, extensions, cookie=cookie)
 
 
 def pull_sslv2_client_hello(body: bytes) -> ClientHello:
@@ -437,7 +461,12 @@ def is_tls13_family(version: int | None) -> bool:
     """TLS 1.3 final, its drafts (0x7fNN) and Facebook's draft code points (0xfbNN)."""
     if version is None:
         return False
-    return version == ProtocolVersion.TLS13 or (version >> 8) in (0x7F, 0xFB)
+    return version in (ProtocolVersion.TLS13, ProtocolVersion.DTLS13) or (version >> 8) in (0x7F, 0xFB)
+
+
+def is_tls12(version: int | None) -> bool:
+    """TLS 1.2 or DTLS 1.2 (signature_algorithms in ServerKeyExchange, CertificateRequest, CertificateVerify)."""
+    return version in (ProtocolVersion.TLS12, ProtocolVersion.DTLS12)
 
 
 @dataclass
