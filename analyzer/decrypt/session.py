@@ -363,7 +363,8 @@ class Decryptor:
         self._tls13 = m.is_tls13_family(version)
         if (self._tls13 and version != 0x0304) or (not self._tls13 and not 0x0300 <= version <= 0x0303) or (
                 self.dtls and self._tls13):
-            self._give_up("unsupported_version", f"version 0x{version:04x} cannot be decrypted")
+            self._give_up("unsupported_version", f"version 0x{self._wire_version:04x} cannot be decrypted"
+                            + (" (DTLS 1.3 record protection is not implemented)" if self.dtls else ""))
             return
         try:
             self._suite = suite_params(sh.cipher_suite)
