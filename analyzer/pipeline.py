@@ -36,7 +36,8 @@ class Options:
     keys: "KeyMaterial | None" = None  # key logs / RSA keys (analyzer.decrypt): connections with keys are decrypted
     keylog: str | None = None          # path of the first key log given (read by the QUIC table)
     use_capture_secrets: bool = True   # also decrypt TLS with the key logs in pcapng Decryption Secrets Blocks
-    # per decrypted TCP connection, (capture name, stream) -> where its application data goes (`decrypt`)
+    # per decrypted connection, (capture name, stream[, transport]) -> where its application data goes
+    # (`decrypt`); DTLS connections are asked with transport 'dtls' (their streams are UDP conversations)
     app_data: "Callable[[str, int], AppDataSink | None] | None" = None
     on_connection: "Callable[[ConnectionSummary, object], None] | None" = None  # (summary, Decryptor or None)
     quic: bool = True                # UDP datagrams -> QUIC connections (rows with transport 'quic')
@@ -297,7 +298,7 @@ def _udp_table(cap: Capture, label: str, certs: CertCache, keys: _KeySource, opt
             return None
         from .decrypt import Decryptor
 
-        sink = opts.app_data(label, stream) if opts.app_data is not None else None
+        sink = opts.app_data(label, stream, "dtls") if opts.app_data is not None else None
         return Decryptor(keys.current, sink, dtls=True)
 
     udp = UDPConversationTable(label, cert_cache=certs, secrets=keys.secret, idle_timeout=opts.idle_timeout,

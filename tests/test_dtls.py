@@ -294,7 +294,7 @@ def test_decrypted_bytes_equal_tshark(path: Path) -> None:
     store: dict = {}
     keys = KeyMaterial()
     keys.add_keylog_file(KEYLOG)
-    opts = Options(keys=keys, app_data=lambda cap, stream: _Collect(store, stream))
+    opts = Options(keys=keys, app_data=lambda cap, stream, transport="tcp": _Collect(store, stream))
     rows = {s.stream: s for s in analyze_file(str(path), options=opts) if s.transport == "dtls"}
     for stream, c in convs.items():
         if rows[stream].cipher_suite in TSHARK_CANNOT_DECRYPT:
@@ -309,3 +309,20 @@ def test_decrypted_bytes_equal_tshark(path: Path) -> None:
             assert s.decryption == "ok"
     expected = [c["app_data_client"] for c in MANIFEST["files"][path.name]["connections"]]
     assert [store.get((k, 0), b"").decode() for k in sorted(rows)] == expected
+
+
+def test_decrypt_command_writes_dtls_streams(tmp_path: Path) -> None:
+    """`decrypt` writes each direction of a DTLS connection, named apart from TCP streams of the same number."""
+    from typer.testing import CliRunner
+
+    from analyzer.cli import app
+
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["decrypt", str(DTLS_DIR / "dtls12-gnutls.pcap"), "--out", str(out),
+                                   "--keylog", str(KEYLOG)])
+    assert res.exit_code == 0, res.output
+    assert "dtls stream 0: ok 16 bytes client->server, 16 bytes server->client" in res.output
+    sent = MANIFEST["files"]["dtls12-gnutls.pcap"]["connections"][0]["app_data_client"].encode()
+    assert (out / "dtls-stream-0.c2s.bin").read_bytes() == sent
+    assert (out / "dtls-stream-0.s2c.bin").read_bytes() == sent      # gnutls-serv --echo
+    assert (out / "dtls-stream-0.c2s.bin").stat().st_mode & 0o777 == 0o600
