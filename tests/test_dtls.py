@@ -326,3 +326,128 @@ def test_decrypt_command_writes_dtls_streams(tmp_path: Path) -> None:
     assert (out / "dtls-stream-0.c2s.bin").read_bytes() == sent
     assert (out / "dtls-stream-0.s2c.bin").read_bytes() == sent      # gnutls-serv --echo
     assert (out / "dtls-stream-0.c2s.bin").stat().st_mode & 0o777 == 0o600
+
+
+# --------------------------------------------------------------------------- datagram order, copies, demultiplexing
+
+
+_SAME = ("version", "cipher_suite", "sni", "handshake_complete", "failure", "decryption", "finished_verified",
+         "app_bytes_client", "cert_sha256", "ja3", "ja3s", "ja4", "hello_verify_request", "session_id")
+
+
+def _rewrite(src: Path, dst: Path, change) -> None:
+    import scapy.layers.inet  # noqa: F401  (registers Ethernet/IP/UDP for rdpcap)
+    import scapy.layers.l2  # noqa: F401
+    from scapy.utils import rdpcap, wrpcap
+
+    pkts = list(rdpcap(str(src)))
+    wrpcap(str(dst), change(pkts))
+
+
+def _same_rows(a: list[dict], b: list[dict]) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        for k in _SAME:
+            assert _val(x[k]) == _val(y[k]) or (isinstance(x[k], str) is False and list(x[k] or []) == list(y[k] or [])), k
+
+
+def test_reordered_fragments_are_reassembled(tmp_path: Path) -> None:
+    """The server flight of the MTU-400 capture (fragmented Certificate) delivered backwards: the same row."""
+    src = DTLS_DIR / "dtls12-mtu400.pcap"
+    dst = tmp_path / "reordered.pcap"
+    _rewrite(src, dst, lambda p: p[:3] + p[3:7][::-1] + p[7:])
+    base, moved = _rows(src, keylog=True), _rows(dst, keylog=True)
+    _same_rows(base, moved)
+    assert moved[0]["handshake_complete"] and moved[0]["finished_verified"] == "both"
+
+
+def test_duplicated_datagrams_counted_once(tmp_path: Path) -> None:
+    """Every datagram twice (a duplicating capture point): the same row, the copies counted."""
+    src = DTLS_DIR / "dtls12-gnutls.pcap"
+    dst = tmp_path / "twice.pcap"
+    _rewrite(src, dst, lambda p: [x for q in p for x in (q, q.copy())])
+    base, dup = _rows(src, keylog=True), _rows(dst, keylog=True)
+    _same_rows(base, dup)
+    assert dup[0]["app_bytes_server"] == base[0]["app_bytes_server"] == 16
+    records = sum(len(fr["content_types"]) for fr in _tshark_frames(src))
+    assert f"duplicate_records={records}" in dup[0]["dtls_packets"]
+
+
+def _stun_and_rtp(template):
+    """A STUN Binding request (RFC 5389 6) and an RTP packet (RFC 3550 5.1) on the DTLS 5-tuple, built by scapy."""
+    import os
+    import struct
+
+    from scapy.layers.inet import UDP
+
+    stun = struct.pack("!HHI", 0x0001, 0, 0x2112A442) + os.urandom(12)
+    rtp = struct.pack("!BBHII", 0x80, 96, 1, 160, 0x1234) + b"\x00" * 20
+    out = []
+    for payload in (stun, rtp):
+        q = template.copy()
+        q[UDP].remove_payload()
+        q[UDP].add_payload(payload)
+        del q[UDP].len, q[UDP].chksum
+        if q.haslayer("IP"):
+            del q["IP"].len, q["IP"].chksum
+        out.append(q)
+    return out
+
+
+def test_stun_and_media_on_the_5_tuple_are_counted_not_parsed(tmp_path: Path) -> None:
+    """RFC 7983: STUN and RTP datagrams between the DTLS records change nothing but the counts."""
+    src = DTLS_DIR / "dtls12-aead.pcap"
+    dst = tmp_path / "webrtc.pcap"
+    _rewrite(src, dst, lambda p: p[:1] + _stun_and_rtp(p[0]) + p[1:] + _stun_and_rtp(p[0]))
+    base, mixed = _rows(src, keylog=True), _rows(dst, keylog=True)
+    _same_rows(base, mixed)
+    assert mixed[0]["dtls_packets"] == "stun=2 rtp=2"
+    assert not list(mixed[0]["errors"])
+
+
+def test_udp_that_is_neither_quic_nor_dtls_gives_no_row(tmp_path: Path) -> None:
+    """STUN and RTP alone (no DTLS handshake) are no connection."""
+    src = DTLS_DIR / "dtls12-aead.pcap"
+    dst = tmp_path / "media.pcap"
+    _rewrite(src, dst, lambda p: _stun_and_rtp(p[0]) * 3)
+    assert _rows(dst) == []
+
+
+# --------------------------------------------------------------------------- bounds
+
+
+def _failure(path: Path) -> str:
+    (row,) = _rows(path)
+    return row["failure"] or ""
+
+
+def test_bound_reassembly_bytes(monkeypatch) -> None:
+    monkeypatch.setattr(dtls_handshake, "MAX_REASSEMBLY_BYTES", 500)   # the Certificate is 893 bytes
+    f = _failure(DTLS_DIR / "dtls12-mtu400.pcap")
+    assert f.startswith("malformed") and "500 bytes of handshake messages awaiting reassembly" in f
+
+
+def test_bound_fragments(monkeypatch) -> None:
+    monkeypatch.setattr(dtls_handshake, "MAX_FRAGMENTS", 1)
+    f = _failure(DTLS_DIR / "dtls12-mtu400.pcap")
+    assert f.startswith("malformed") and "more than 1 handshake fragments" in f
+
+
+def test_bound_messages_ahead(monkeypatch, tmp_path: Path) -> None:
+    dst = tmp_path / "reordered.pcap"
+    _rewrite(DTLS_DIR / "dtls12-mtu400.pcap", dst, lambda p: p[:3] + p[3:7][::-1] + p[7:])
+    assert _rows(dst)[0]["handshake_complete"]
+    monkeypatch.setattr(dtls_handshake, "MAX_MESSAGES_AHEAD", 1)       # the last datagram holds message_seq 3 and 4
+    f = _failure(dst)
+    assert f.startswith("malformed") and "more than 1 ahead" in f
+
+
+def test_bound_records_remembered(monkeypatch, tmp_path: Path) -> None:
+    """Past MAX_RECORDS_REMEMBERED a duplicated record is read again: messages still count once."""
+    src = DTLS_DIR / "dtls12-gnutls.pcap"
+    dst = tmp_path / "twice.pcap"
+    _rewrite(src, dst, lambda p: [x for q in p for x in (q, q.copy())])
+    monkeypatch.setattr(dtls_connection, "MAX_RECORDS_REMEMBERED", 1)
+    base, dup = _rows(src), _rows(dst)
+    _same_rows(base, dup)
+    assert "retransmitted_fragments=" in dup[0]["dtls_packets"]
