@@ -317,3 +317,22 @@ def test_parts_equal_sequential_on_a_damaged_capture(busy, tmp_path):
         assert unsure is None
         assert rows == seq.rows, f"{k} parts"
         assert [f"{path}: {w}" for w in warnings] == seq.warnings
+
+
+def test_merge_parts_adds_the_udp_pass_for_dtls(tmp_path):
+    """DTLS is analysed in the same whole-file UDP pass as QUIC: parts == sequential."""
+    import shutil
+
+    if shutil.which("mergecap") is None:
+        pytest.skip("mergecap is not installed")
+    inputs = sorted((ROOT / "captures" / "dtls").glob("*.pcap")) + [ROOT / "captures" / "tls12-ecdhe.pcap"]
+    path = tmp_path / "dtls-and-tcp.pcap"
+    subprocess.run(["mergecap", "-a", "-F", "pcap", "-w", str(path), *map(str, inputs)], check=True)
+    seq = process_file(0, str(path), path.name)
+    assert sum(r[TRANSPORT] == "dtls" for r in seq.rows) == 9 and any(r[TRANSPORT] == "tcp" for r in seq.rows)
+    size = path.stat().st_size
+    outs = _in_parts(str(path), [size // 3, 2 * size // 3])
+    assert any(o.part.udp for o in outs)
+    assert not any(r[TRANSPORT] == "dtls" for o in outs for r in o.rows)
+    merged = merge_parts(outs)
+    assert _sorted(merged.rows) == seq.rows and len(merged.rows) == len(seq.rows)
