@@ -73,7 +73,7 @@ def _c(name: str, typ: str, doc: str, get: Callable[[ConnectionSummary], Any] | 
 
 COLUMNS: list[Column] = [
     _c("capture", _STR, "Capture file name (as given, without folders)."),
-    _c("stream", _INT, "TCP stream index within the capture, numbered like Wireshark's `tcp.stream`; for QUIC rows the UDP conversation index, like `udp.stream`."),
+    _c("stream", _INT, "TCP stream index within the capture, numbered like Wireshark's `tcp.stream`; for QUIC and DTLS rows the UDP conversation index, like `udp.stream`."),
     _c("transport", _STR, "`tcp`, `quic` or `dtls`."),
     _c("first_frame", _INT, "Frame number of the connection's first packet (Wireshark's `frame.number`)."),
     _c("last_frame", _INT, "Frame number of its last packet."),
