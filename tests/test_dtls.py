@@ -451,3 +451,19 @@ def test_bound_records_remembered(monkeypatch, tmp_path: Path) -> None:
     base, dup = _rows(src), _rows(dst)
     _same_rows(base, dup)
     assert "retransmitted_fragments=" in dup[0]["dtls_packets"]
+
+
+def test_audit_rules_on_dtls() -> None:
+    """DTLS 1.0 is flagged like TLS 1.1; a DTLS CBC suite without encrypt_then_mac like a TLS one."""
+    from analyzer.audit import Auditor, default_policy
+
+    found = {}
+    for name in ("dtls10.pcap", "dtls10-gnutls.pcap", "dtls12-aead.pcap"):
+        a = Auditor(default_policy())
+        for s in analyze_file(str(DTLS_DIR / name)):
+            a.add(s)
+        found[name] = {f.rule: f.evidence for f in a.sorted_findings()}
+    assert found["dtls10.pcap"]["dtls10-negotiated"] == "version=DTLS 1.0"
+    assert "cbc-without-etm" not in found["dtls10.pcap"]           # OpenSSL negotiates encrypt_then_mac
+    assert "cbc-without-etm" in found["dtls10-gnutls.pcap"]        # the GnuTLS client was told %NO_ETM
+    assert "dtls10-negotiated" not in found["dtls12-aead.pcap"] and "cbc-without-etm" not in found["dtls12-aead.pcap"]
