@@ -84,6 +84,7 @@ def test_rows_match_manifest(path: Path) -> None:
         assert _val(row["failure"]) is None
         assert row["version"] == conn["version"]
         assert row["cipher_suite"] == conn["cipher_suite"]
+        assert row["resumption"] == conn.get("resumption", "none")
         assert row["decryption"] == "ok", row["errors"]
         assert row["finished_verified"] == "both"
         assert row["app_bytes_client"] == len(conn["app_data_client"].encode())

@@ -51,6 +51,7 @@ class Conn:
     srtp_profile: str = ""
     sni: str = ""
     failure: str = ""            # expected failure kind, "" for a complete handshake
+    resumption: str = "none"
     alert: str = ""
     app_data_client: str = ""    # what the client wrote after the handshake
 
@@ -65,6 +66,7 @@ class Spec:
     client_input: bytes = CLIENT_DATA
     repeat: int = 1              # the same client run this many times (one conversation each)
     port: int = 0
+    more_clients: list[list[str]] = field(default_factory=list)   # run after client_cmd, one conversation each
 
 
 def _openssl_server(port: int, *extra: str) -> list[str]:
@@ -152,6 +154,18 @@ def specs(keylog: Path) -> list[Spec]:
          "--priority", "NORMAL:-VERS-ALL:+VERS-DTLS1.0:-CIPHER-ALL:+AES-128-CBC:-MAC-ALL:+SHA1:%NO_ETM",
          "127.0.0.1"],
         client_env={"SSLKEYLOGFILE": str(keylog)}))
+    q = port()
+    out.append(Spec("dtls12-resume.pcap", [
+        Conn("GnuTLS DTLS 1.2 full handshake (gnutls-cli --resume: first connection)", "gnutls", "gnutls",
+             "DTLS 1.2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", sni=SERVER_NAME),
+        Conn("GnuTLS DTLS 1.2 resumption of the first connection (gnutls-cli --resume: second connection)",
+             "gnutls", "gnutls", "DTLS 1.2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", sni=SERVER_NAME,
+             app_data_client=CLIENT_DATA.decode(), resumption="ticket")],
+        ["gnutls-serv", "--udp", "-p", str(q), "--x509certfile", str(CERT), "--x509keyfile", str(KEY),
+         "--priority", "NORMAL:-VERS-ALL:+VERS-DTLS1.2"],
+        ["gnutls-cli", "--udp", "-p", str(q), "--insecure", "--sni-hostname", SERVER_NAME, "--resume",
+         "--priority", "NORMAL:-VERS-ALL:+VERS-DTLS1.2:-CIPHER-ALL:+AES-128-GCM", "127.0.0.1"],
+        client_env={"SSLKEYLOGFILE": str(keylog)}))
     for spec in out:
         spec.port = int(next(a for a in spec.client_cmd if a.isdigit() or a.startswith("127.0.0.1:")).split(":")[-1])
     return out
@@ -180,9 +194,9 @@ def record(spec: Spec, out: Path, keylog: Path) -> None:
             server = subprocess.Popen(spec.server_cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL)
             time.sleep(START_WAIT)
-        for _ in range(spec.repeat):
+        for cmd in [spec.client_cmd] * spec.repeat + spec.more_clients:
             env = dict(os.environ, **spec.client_env)
-            client = subprocess.Popen(spec.client_cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            client = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL, env=env)
             try:
                 time.sleep(1.0)
@@ -196,6 +210,7 @@ def record(spec: Spec, out: Path, keylog: Path) -> None:
                 pass
             finally:
                 _stop(client)
+                time.sleep(START_WAIT * 3)   # the server re-opens its socket after each connection
         time.sleep(0.5)
     finally:
         _stop(server)
