@@ -443,4 +443,4 @@ def test_corpus_covers_every_layer() -> None:
     assert len(CORPUS) >= 20
     assert len(TCP_FILES) >= 15
     assert QUIC_FILES
-    assert len(DTLS_FILES) >= 9
+    assert len(DTLS_FILES) >= 10
