@@ -468,3 +468,47 @@ def test_audit_rules_on_dtls() -> None:
     assert "cbc-without-etm" not in found["dtls10.pcap"]           # OpenSSL negotiates encrypt_then_mac
     assert "cbc-without-etm" in found["dtls10-gnutls.pcap"]        # the GnuTLS client was told %NO_ETM
     assert "dtls10-negotiated" not in found["dtls12-aead.pcap"] and "cbc-without-etm" not in found["dtls12-aead.pcap"]
+
+
+def _handshake_messages(path: Path) -> list:
+    """Every clear handshake message of a capture's DTLS datagrams, via the record and fragment layers."""
+    from analyzer.capture import Capture
+    from analyzer.dtls.handshake import Reassembler
+    from analyzer.dtls.records import parse_records
+
+    out: list = []
+    asm: dict = {}
+    with Capture(str(path)) as cap:
+        def on_udp(fr, ts, src, sport, dst, dport, payload):
+            recs, _err = parse_records(bytes(payload), None)
+            r = asm.setdefault((bytes(src), sport), Reassembler())
+            for rec in recs:
+                if rec.content_type == 22 and rec.epoch == 0:
+                    out.extend(r.add(rec.body))
+        cap.on_udp(on_udp)
+        for _ in cap.segments():
+            pass
+    return out
+
+
+def test_dtls_client_hello_fast_path_equals_checked_path() -> None:
+    """The indexed ClientHello parser reads the DTLS cookie exactly like the checked one, on every real hello."""
+    from analyzer.tls import messages as m
+
+    hellos = [msg.body for p in ALL for msg in _handshake_messages(p) if msg.msg_type == 1]
+    assert len(hellos) >= 20
+    assert any(m.pull_client_hello(b, True).cookie for b in hellos)       # second hellos carry the cookie
+    import random
+
+    from test_hello_fast_path import _mutations, _outcome
+
+    rng = random.Random(13)
+    errors = 0
+    for b in hellos:
+        for v in _mutations(b, rng, 40):       # byte flips, cuts, insertions: both paths agree on all
+            fast = _outcome(lambda x: m.pull_client_hello(x, True), v)
+            assert fast == _outcome(lambda x: m._pull_client_hello_checked(x, True), v), v.hex()
+            errors += fast[0] == "error"
+    assert errors > 100
+    hvrs = [msg.body for p in SAMPLES for msg in _handshake_messages(p) if msg.msg_type == 3]
+    assert hvrs and all(m.pull_hello_verify_request(b).cookie for b in hvrs)

@@ -273,7 +273,8 @@ class Decryptor:
             if self._hrr and not self._sh_seen:
                 self._add(raw)  # ClientHello2 after a HelloRetryRequest
                 return
-            ch = m.pull_sslv2_client_hello(body) if sslv2 else m.pull_client_hello(body, self.dtls)
+            ch = (m.pull_sslv2_client_hello(body) if sslv2 else m.pull_client_hello(body, True) if self.dtls
+                  else m.pull_client_hello(body))
             self._new_handshake(ch, raw)
             return
         if not self._ch_seen or t == HandshakeType.HELLO_REQUEST:

@@ -606,7 +606,8 @@ class TLSConnection:
         name = handshake_type_name(t)
         try:
             if t == HandshakeType.CLIENT_HELLO:
-                ch = m.pull_sslv2_client_hello(body) if sslv2 else m.pull_client_hello(body, self._dtls)
+                ch = (m.pull_sslv2_client_hello(body) if sslv2 else m.pull_client_hello(body, True) if self._dtls
+                      else m.pull_client_hello(body))
                 self._on_client_hello(d, ch, frame, ts)
             elif t == HandshakeType.SERVER_HELLO:
                 sh = m.pull_server_hello(body)

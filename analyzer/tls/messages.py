@@ -390,12 +390,17 @@ def pull_client_hello(body: bytes, dtls: bool = False) -> ClientHello:
     """A ClientHello body; `dtls` reads the DTLS cookie field after legacy_session_id."""
     if type(body) is not bytes:
         body = bytes(body)
-    if dtls:
-        return _pull_client_hello_checked(body, True)
     n = len(body)
     if n >= 38:  # the common, well-formed case by direct indexing; anything odd takes the checked path
         sl = body[34]
         p = 35 + sl
+        cookie = b""
+        if dtls:  # RFC 6347 4.2.1: opaque cookie<0..2^8-1> after the session ID
+            if sl > 32 or p >= n:
+                return _pull_client_hello_checked(body, True)
+            c = p + 1 + body[p]
+            cookie = body[p + 1 : c]
+            p = c
         if sl <= 32 and p + 2 <= n:
             q = p + 2 + ((body[p] << 8) | body[p + 1])
             if not (q - p) & 1 and q < n:
@@ -403,9 +408,10 @@ def pull_client_hello(body: bytes, dtls: bool = False) -> ClientHello:
                 if r <= n:
                     ext, end = _extensions(body, r, n, False, False)
                     if end == n:
-                        return ClientHello((body[0] << 8) | body[1], body[2:34], body[35:p],
-                                           _u16s(body, p + 2, q, "cipher_suites"), list(body[q + 1 : r]), ext)
-    return _pull_client_hello_checked(body)
+                        return ClientHello((body[0] << 8) | body[1], body[2:34], body[35 : 35 + sl],
+                                           _u16s(body, p + 2, q, "cipher_suites"), list(body[q + 1 : r]), ext,
+                                           cookie=cookie)
+    return _pull_client_hello_checked(body, dtls)
 
 
 def _pull_client_hello_checked(body: bytes, dtls: bool = False) -> ClientHello:
@@ -533,6 +539,8 @@ class HelloVerifyRequest:
 
 
 def pull_hello_verify_request(body: bytes) -> HelloVerifyRequest:
+    if len(body) >= 3 and len(body) == 3 + body[2]:  # the usual, well-formed case by direct indexing
+        return HelloVerifyRequest((body[0] << 8) | body[1], bytes(body[3:]))
     buf = Buffer(body)
     return HelloVerifyRequest(buf.pull_uint16("server_version"), pull_opaque(buf, 1, "cookie"))
 
