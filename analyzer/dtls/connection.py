@@ -155,10 +155,11 @@ class DTLSConnection:
             self.tls._set_malformed(d, f"handshake fragment: {e}", frame)
             return
         tls = self.tls
+        keyed = self.decryptor is not None   # only the transcript needs the message with its DTLS header
         for msg in messages:
             if msg.msg_type == HandshakeType.HELLO_VERIFY_REQUEST and d == _SERVER:
                 tls.summary.hello_verify_request = True
-            tls.dtls_handshake(d, msg.msg_type, msg.body, msg.raw(), frame, ts)
+            tls.dtls_handshake(d, msg.msg_type, msg.body, msg.raw() if keyed else None, frame, ts)
 
     def _error(self, msg: str) -> None:
         errs = self.tls.summary.errors

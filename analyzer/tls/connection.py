@@ -201,7 +201,8 @@ class TLSConnection:
 
     # -- DTLS (analyzer.dtls owns the record and fragment layer and calls these) --
 
-    def dtls_handshake(self, direction: int, msg_type: int, body: bytes, raw: bytes, frame: int, ts: float) -> None:
+    def dtls_handshake(self, direction: int, msg_type: int, body: bytes, raw: bytes | None, frame: int,
+                       ts: float) -> None:
         """One reassembled DTLS handshake message, in message_seq order; `raw` is it with its
         12-byte DTLS header (fragment fields normalised), as the transcript hashes it."""
         st = self._dirs[direction]
