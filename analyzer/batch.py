@@ -280,8 +280,8 @@ def merge_parts(outs: list[FileOutcome], options: Options | None = None) -> File
     """One file's outcome from the outcomes of its parts (in part order), as a sequential run
     would give it: see `analyzer.parts`. Its rows are read from the parts' spool files as
     they are used (in part order, not sorted: the sink sorts). Reads the file sequentially
-    here when the parts cannot be merged exactly, and runs the QUIC-only pass when a part saw
-    QUIC."""
+    here when the parts cannot be merged exactly, and runs the UDP-only pass (QUIC, DTLS) when a part saw
+    QUIC or DTLS."""
     from .parts import merge_plan
 
     first = outs[0]

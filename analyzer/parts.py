@@ -27,8 +27,9 @@ How a part runs (`analyzer.pipeline.analyze_file(..., part=...)`):
 When the merge cannot be sure of giving the sequential result (a stand-in flow took a
 SYN that would have started a new conversation, more flows than `MAX_LIVE_FLOWS` at
 once, too many stand-ins), it says so and the caller reads the file sequentially.
-QUIC is left out of the parts: when a part saw QUIC-looking datagrams, the caller
-runs one QUIC-only pass over the whole file (UDP conversations are numbered over it).
+UDP (QUIC, DTLS) is left out of the parts: when a part saw QUIC- or DTLS-looking
+datagrams, the caller runs one UDP-only pass over the whole file (UDP conversations are
+numbered over it).
 """
 
 from __future__ import annotations

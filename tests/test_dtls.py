@@ -512,3 +512,26 @@ def test_dtls_client_hello_fast_path_equals_checked_path() -> None:
     assert errors > 100
     hvrs = [msg.body for p in SAMPLES for msg in _handshake_messages(p) if msg.msg_type == 3]
     assert hvrs and all(m.pull_hello_verify_request(b).cookie for b in hvrs)
+
+
+def test_failure_kinds_truncated_and_timeout(tmp_path: Path) -> None:
+    """UDP has no FIN or RST: a capture that ends mid-handshake is `truncated`; a conversation that
+    goes idle (600 s of capture time) mid-handshake is `timeout`."""
+    src = DTLS_DIR / "dtls12-aead.pcap"
+    cut = tmp_path / "cut.pcap"
+    _rewrite(src, cut, lambda p: p[:4])                       # up to the server's first flight
+    (row,) = _rows(cut)
+    assert row["failure"] == "truncated" and row["close_reason"] == "end" and row["version"] == "DTLS 1.2"
+
+    def later(p):
+        q = _stun_and_rtp(p[0])[0]                            # another conversation, 700 s later
+        from scapy.layers.inet import UDP
+        q[UDP].sport = 5000
+        del q[UDP].chksum
+        q.time = p[3].time + 700
+        return p[:4] + [q]
+
+    idle = tmp_path / "idle.pcap"
+    _rewrite(src, idle, later)
+    (row,) = _rows(idle)
+    assert row["failure"] == "timeout" and row["close_reason"] == "idle"
