@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..tls.registry import ContentType
+from ..tls.registry import ContentType, ProtocolVersion
 
 PLAIN_HEADER_LENGTH = 13          # type(1) version(2) epoch(2) sequence_number(6) length(2)
 UNIFIED_FIXED_BITS = 0x20         # RFC 9147 4: the top three bits of a unified header are 001
 UNIFIED_MASK = 0xE0
 UNIFIED_C, UNIFIED_S, UNIFIED_L, UNIFIED_EPOCH = 0x10, 0x08, 0x04, 0x03
 DTLS_VERSION_MAJOR = 0xFE         # every DTLS record version is 0xfeXX (RFC 6347 4.1)
-OPENSSL_PRE_098F_VERSION = 0x0100  # DTLS 1.0 as OpenSSL before 0.9.8f wrote it
+OPENSSL_PRE_098F_VERSION = ProtocolVersion.DTLS10_OPENSSL_PRE_0_9_8F  # DTLS 1.0 as OpenSSL before 0.9.8f wrote it
 
 # RFC 7983 7 (updating RFC 5764 5.1.2): what the first byte of a datagram says it is.
 DEMUX_RANGES: tuple[tuple[int, int, str], ...] = (
@@ -63,6 +63,7 @@ class DTLSRecord:
 
 
 def is_dtls_version(version: int) -> bool:
+    """A record version DTLS uses: 0xfeXX (any, so a future version is still framed) or OpenSSL's old 0x0100."""
     return version >> 8 == DTLS_VERSION_MAJOR or version == OPENSSL_PRE_098F_VERSION
 
 

@@ -474,10 +474,6 @@ DTLS_AS_TLS: Final[dict[int, int]] = {
 }
 
 
-def is_dtls_version(v: int | None) -> bool:
-    return v in DTLS_AS_TLS or v == ProtocolVersion.DTLS10_OPENSSL_PRE_0_9_8F
-
-
 def version_order(v: int) -> int:
     """A key that sorts versions oldest first, DTLS ones as their TLS equivalents (so
     `max(versions, key=version_order)` is the newest, DTLS 1.3 above DTLS 1.2)."""
