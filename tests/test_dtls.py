@@ -535,3 +535,24 @@ def test_failure_kinds_truncated_and_timeout(tmp_path: Path) -> None:
     _rewrite(src, idle, later)
     (row,) = _rows(idle)
     assert row["failure"] == "timeout" and row["close_reason"] == "idle"
+
+
+def test_dtls_shares_the_udp_conversation_cap(tmp_path: Path) -> None:
+    """MAX_UDP_CONVERSATIONS is one cap for QUIC, DTLS and other UDP: past it the longest idle
+    conversation is closed (`evicted`), a DTLS one like any other."""
+    from analyzer.capture import Capture
+    from analyzer.udp import UDPConversationTable
+
+    merged = tmp_path / "two.pcap"
+    subprocess.run(["mergecap", "-F", "pcap", "-w", str(merged), str(DTLS_DIR / "dtls12-aead.pcap"),
+                    str(DTLS_DIR / "dtls12-cbc.pcap")], check=True)
+    table = UDPConversationTable("x", max_conversations=1)
+    with Capture(str(merged)) as cap:
+        cap.on_udp(table.datagram)
+        for _ in cap.segments():
+            pass
+    rows = sorted(list(table.close_all()), key=lambda s: s.stream)
+    assert table.evicted >= 1
+    assert [s.transport for s in rows] == ["dtls", "dtls"]
+    assert rows[0].close_reason == "evicted" and rows[0].handshake_complete   # it had finished before the second began
+    assert rows[1].handshake_complete
