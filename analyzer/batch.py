@@ -282,8 +282,8 @@ def merge_parts(outs: list[FileOutcome], options: Options | None = None) -> File
     """One file's outcome from the outcomes of its parts (in part order), as a sequential run
     would give it: see `analyzer.parts`. Its rows are read from the parts' spool files as
     they are used (in part order, not sorted: the sink sorts). Reads the file sequentially
-    here when the parts cannot be merged exactly, and runs the QUIC-only pass when a part saw
-    QUIC."""
+    here when the parts cannot be merged exactly, and runs the UDP-only pass (QUIC, DTLS) when a part saw
+    QUIC or DTLS."""
     from .parts import merge_plan
 
     first = outs[0]
@@ -299,7 +299,7 @@ def merge_parts(outs: list[FileOutcome], options: Options | None = None) -> File
         # an error (e.g. a truncated file) is reported as a sequential run reports it
         return process_file(first.index, first.path, first.name, options)
     extra: list[tuple[Any, ...]] = []
-    if any(o.part.quic for o in outs) and (options is None or options.quic):  # type: ignore[union-attr]
+    if any(o.part.udp for o in outs) and (options is None or options.quic or options.dtls):  # type: ignore[union-attr]
         extra = process_file(first.index, first.path, first.name,
                              dataclasses.replace(options or Options(), tcp=False)).rows
     from .capture.model import FrameCounts

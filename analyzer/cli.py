@@ -540,20 +540,20 @@ def decrypt(
 
     files, _problems = expand_inputs(inputs)
     streams = StreamFiles(out, [f.name for f in files])
-    rows: list[tuple[str, int, str, int | None, int | None]] = []
+    rows: list[tuple[str, int, str, str, int | None, int | None]] = []
 
     def consume(s: ConnectionSummary) -> None:
         if s.is_tls:
-            rows.append((s.capture, s.stream, s.decryption or "not_attempted", s.app_bytes_client, s.app_bytes_server))
+            rows.append((s.capture, s.stream, "" if s.transport == "tcp" else f"{s.transport} ", s.decryption or "not_attempted", s.app_bytes_client, s.app_bytes_server))
 
     opts = Options(include_non_tls=False, keys=keys, keylog=str(keylog[0]) if keylog else None, app_data=streams)
     read_ok, failed = run_analysis(inputs, consume, quiet=quiet, options=opts)
     _report_unused_keys(keys, quiet)
     from .report.writers import neutralise
 
-    for capture, stream, status, c2s, s2c in sorted(rows):
+    for capture, stream, kind, status, c2s, s2c in sorted(rows):
         sizes = f"{c2s} bytes client->server, {s2c} bytes server->client" if c2s is not None else ""
-        typer.echo(f"{neutralise(capture)} stream {stream}: {status} {sizes}".rstrip())
+        typer.echo(f"{neutralise(capture)} {kind}stream {stream}: {status} {sizes}".rstrip())
     typer.echo(f"{len(streams.written)} files written to {out}")
     if read_ok == 0:
         raise typer.Exit(2)

@@ -27,8 +27,9 @@ How a part runs (`analyzer.pipeline.analyze_file(..., part=...)`):
 When the merge cannot be sure of giving the sequential result (a stand-in flow took a
 SYN that would have started a new conversation, more flows than `MAX_LIVE_FLOWS` at
 once, too many stand-ins), it says so and the caller reads the file sequentially.
-QUIC is left out of the parts: when a part saw QUIC-looking datagrams, the caller
-runs one QUIC-only pass over the whole file (UDP conversations are numbered over it).
+UDP (QUIC, DTLS) is left out of the parts: when a part saw QUIC- or DTLS-looking
+datagrams, the caller runs one UDP-only pass over the whole file (UDP conversations are
+numbered over it).
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class PartInfo:
     # with that ISN in a later part continues that connection in a sequential run
     retry: dict[Key, int] = field(default_factory=dict)
     candidates: list[Candidate] = field(default_factory=list)
-    quic: bool = False                      # saw datagrams that may be QUIC (long header)
+    udp: bool = False                       # saw datagrams that may be QUIC (long header) or DTLS (a handshake record)
     unsure: str | None = None               # why this part cannot be merged exactly
     mark_frame: int | None = None           # first frame after the range (not the last part)
     warnings: list[str] = field(default_factory=list)  # warnings about the part's own range

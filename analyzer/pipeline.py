@@ -16,10 +16,11 @@ from .capture import Capture, CaptureError, CaptureStats, format_address
 from .capture.model import FrameCounts
 from .capture.reader import MAX_DECOMPRESSED_SIZE
 from .tcp import Flow, FlowTable, TCPStats
-from .quic.connection import QUICFlowTable
+from .udp import UDPConversationTable
 from .tls.certs import CertCache
 from .tls.connection import TLSConnection
 from .tls.summary import ConnectionSummary
+from .dtls.connection import looks_like_dtls_hello
 
 if TYPE_CHECKING:
     from .decrypt import AppDataSink, KeyMaterial
@@ -36,11 +37,13 @@ class Options:
     keys: "KeyMaterial | None" = None  # key logs / RSA keys (analyzer.decrypt): connections with keys are decrypted
     keylog: str | None = None          # path of the first key log given (read by the QUIC table)
     use_capture_secrets: bool = True   # also decrypt TLS with the key logs in pcapng Decryption Secrets Blocks
-    # per decrypted TCP connection, (capture name, stream) -> where its application data goes (`decrypt`)
+    # per decrypted connection, (capture name, stream[, transport]) -> where its application data goes
+    # (`decrypt`); DTLS connections are asked with transport 'dtls' (their streams are UDP conversations)
     app_data: "Callable[[str, int], AppDataSink | None] | None" = None
     on_connection: "Callable[[ConnectionSummary, object], None] | None" = None  # (summary, Decryptor or None)
     quic: bool = True                # UDP datagrams -> QUIC connections (rows with transport 'quic')
-    tcp: bool = True                 # TCP segments -> connections (False: a QUIC-only pass, see analyzer.parts)
+    dtls: bool = True                # UDP datagrams -> DTLS connections (rows with transport 'dtls')
+    tcp: bool = True                 # TCP segments -> connections (False: a UDP-only pass, see analyzer.parts)
     events: bool = True              # keep each connection's ladder events (summary.events); rows do not use them
     max_decompressed: int = MAX_DECOMPRESSED_SIZE  # gzip input decompressing to more is an error (a bomb)
 
@@ -156,7 +159,7 @@ def analyze_file(
 
     With `part`, only the connections that start in that byte range of the file are
     analysed, to their end, and `result.part` gets what `analyzer.parts.merge` needs
-    (stream numbers are the part's own; QUIC is left out).
+    (stream numbers are the part's own; UDP (QUIC, DTLS) is left out).
     """
     opts = options or Options()
     path = os.fspath(source)
@@ -172,7 +175,7 @@ def analyze_file(
         res.tcp = table.stats
         add = table.add if opts.tcp else _ignore
         split = _PartRun(part, cap, table) if part is not None else None
-        quic = _quic_table(cap, label, certs, keys, opts.idle_timeout) if opts.quic and split is None else None
+        quic = _udp_table(cap, label, certs, keys, opts) if (opts.quic or opts.dtls) and split is None else None
         cap.summarise(table.segment_filter)  # bulk segments of finished handshakes: counted by the capture
         cap.on_chunk(progress)
         secrets = cap.decryption_secrets
@@ -242,9 +245,10 @@ class _PartRun:
 
     def _udp(self, frame: int, ts: float, src: bytes, sport: int, dst: bytes, dport: int,
              payload: bytes | memoryview) -> None:
-        # a QUIC long header (form and fixed bits): the caller runs a QUIC pass over the whole file
-        if len(payload) >= 7 and payload[0] & 0xC0 == 0xC0:
-            self.info.quic = True
+        # a QUIC long header (form and fixed bits) or a DTLS handshake record: the caller runs
+        # a UDP pass over the whole file
+        if len(payload) >= 7 and (payload[0] & 0xC0 == 0xC0 or looks_like_dtls_hello(payload) is not None):
+            self.info.udp = True
 
     def finish(self) -> "PartInfo":
         info = self.info
@@ -299,15 +303,26 @@ class _KeySource:
         return self.current.secret(client_random, label) if self.current is not None else None
 
 
-def _quic_table(cap: Capture, label: str, certs: CertCache, keys: _KeySource,
-                idle_timeout: float = 600.0) -> QUICFlowTable:
-    """A QUIC flow table fed by the capture's UDP datagrams; Handshake keys from the run's key material."""
-    quic = QUICFlowTable(label, cert_cache=certs, secrets=keys.secret, idle_timeout=idle_timeout)
-    cap.on_udp(quic.datagram)
-    return quic
+def _udp_table(cap: Capture, label: str, certs: CertCache, keys: _KeySource, opts: Options) -> UDPConversationTable:
+    """The UDP conversation table fed by the capture's datagrams: QUIC Handshake keys and DTLS
+    decryptors from the run's key material."""
+
+    def decryptor(stream: int) -> "object | None":
+        if keys.current is None:
+            return None
+        from .decrypt import Decryptor
+
+        sink = opts.app_data(label, stream, "dtls") if opts.app_data is not None else None
+        return Decryptor(keys.current, sink, dtls=True)
+
+    udp = UDPConversationTable(label, cert_cache=certs, secrets=keys.secret, idle_timeout=opts.idle_timeout,
+                               quic=opts.quic, dtls=opts.dtls, decryptors=decryptor, record_events=opts.events,
+                               on_connection=opts.on_connection)
+    cap.on_udp(udp.datagram)
+    return udp
 
 
-def _drain_quic(quic: QUICFlowTable, opts: Options, res: FileResult) -> Iterator[ConnectionSummary]:
+def _drain_quic(quic: UDPConversationTable, opts: Options, res: FileResult) -> Iterator[ConnectionSummary]:
     items, quic.finished = quic.finished, []
     for s in items:
         if not s.is_tls and not opts.include_non_tls:

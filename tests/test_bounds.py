@@ -25,7 +25,9 @@ from analyzer.decrypt import keys as keys_mod
 from analyzer.decrypt import session as session_mod
 from analyzer.pipeline import FileResult, Options, analyze_file
 from analyzer.quic import connection as quic_conn
-from analyzer.quic.connection import QUICFlowTable, _CryptoStream
+from analyzer.quic.connection import _CryptoStream
+from analyzer import udp as udp_table
+from analyzer.udp import UDPConversationTable as QUICFlowTable
 from analyzer.quic.packets import QUICDecodeError
 from analyzer.report import table as table_mod
 from analyzer.report.table import TableBuilder
@@ -536,9 +538,9 @@ def test_udp_conversations_are_capped() -> None:
 
 def test_udp_conversations_default_cap() -> None:
     q = QUICFlowTable("x")
-    for i in range(quic_conn.MAX_UDP_CONVERSATIONS + 5):
+    for i in range(udp_table.MAX_UDP_CONVERSATIONS + 5):
         q.datagram(i + 1, 1.0, bytes([10, 1, i >> 16 & 255, i >> 8 & 255]), 1024 + (i & 255), S4, 53, b"")
-    assert len(q.streams) == quic_conn.MAX_UDP_CONVERSATIONS and q.evicted == 5
+    assert len(q.streams) == udp_table.MAX_UDP_CONVERSATIONS and q.evicted == 5
 
 
 def test_udp_conversations_idle_out() -> None:
@@ -696,6 +698,7 @@ BOUND_NAMES = [
     "MAX_TRANSCRIPT", "MAX_SESSIONS", "MAX_PROBLEMS", "MAX_INTERNED", "MAX_DISTINCT_COUNTED", "MAX_CANDIDATES",
     "MAX_ROWS_IN_MEMORY", "MAX_RETRYABLE_CLOSES", "SYN_RETRY_WINDOW", "MAX_UNDECODABLE_KINDS",
     "MAX_UNCOMPRESSED_CERTIFICATE", "MAX_ZSTD_WINDOW",  # crossed in test_compressed_certificate.py
+    "MAX_REASSEMBLY_BYTES", "MAX_FRAGMENTS", "MAX_MESSAGES_AHEAD", "MAX_RECORDS_REMEMBERED",
 ]
 
 

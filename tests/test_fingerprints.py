@@ -32,6 +32,7 @@ STANDARD_TLS_PORTS = {443, 465, 563, 636, 853, 989, 990, 992, 993, 994, 995, 506
 
 ALL_CAPTURES = sorted(
     p for p in glob.glob(str(SHARED / "**" / "*.pcap*"), recursive=True) + glob.glob(str(ROOT / "captures" / "*.pcap*"))
+    + glob.glob(str(ROOT / "captures" / "dtls" / "*.pcap"))
     if not p.endswith(".json")
 )
 
@@ -48,22 +49,32 @@ def rows(path: str) -> tuple[ConnectionSummary, ...]:
 @lru_cache(maxsize=None)
 def tshark_ja3(path: str) -> dict[tuple[str, int], dict[str, str]]:
     """{(transport, stream): {ja3_full, ja3, ja3s_full, ja3s}} of the first ClientHello / first non-HRR ServerHello."""
-    ports = sorted({s.server_port for s in rows(path) if s.is_tls} - STANDARD_TLS_PORTS)
+    ports = sorted({s.server_port for s in rows(path) if s.is_tls and s.transport == "tcp"} - STANDARD_TLS_PORTS)
+    dtls_ports = sorted({s.server_port for s in rows(path) if s.transport == "dtls"})
     cmd = [TSHARK, "-n", "-r", path, "-o", "tcp.reassemble_out_of_order:TRUE", "-T", "fields",
            "-E", "aggregator=|", "-E", "separator=\t"]
     for p in ports:
         cmd += ["-d", f"tcp.port=={p},tls"]
+    for p in dtls_ports:
+        cmd += ["-d", f"udp.port=={p},dtls"]
+    cmd += ["-Y", "!icmp"]  # an ICMP error quotes the datagram it answers: not a hello of its own
     fields = ["tcp.stream", "udp.stream", "tls.handshake.type", "tls.handshake.random",
-              "tls.handshake.ja3_full", "tls.handshake.ja3", "tls.handshake.ja3s_full", "tls.handshake.ja3s"]
+              "tls.handshake.ja3_full", "tls.handshake.ja3", "tls.handshake.ja3s_full", "tls.handshake.ja3s",
+              "dtls.handshake.type", "dtls.handshake.random",
+              "dtls.handshake.ja3_full", "dtls.handshake.ja3", "dtls.handshake.ja3s_full", "dtls.handshake.ja3s"]
     for f in fields:
         cmd += ["-e", f]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=300).stdout
     res: dict[tuple[str, int], dict[str, str]] = {}
     for line in out.splitlines():
-        tcp, udp, types, randoms, j3f, j3, j3sf, j3s = (line.split("\t") + [""] * 8)[:8]
+        tcp, udp, types, randoms, j3f, j3, j3sf, j3s, *dtls = (line.split("\t") + [""] * 14)[:14]
+        transport = "tcp" if tcp else "quic"
+        if not (j3f or j3sf) and any(dtls):
+            types, randoms, j3f, j3, j3sf, j3s = dtls     # tshark's DTLS JA3 fields (cookie not included)
+            transport = "dtls"
         if not (j3f or j3sf):
             continue
-        key = ("tcp", int(tcp)) if tcp else ("quic", int(udp.split("|")[0]))
+        key = ("tcp", int(tcp)) if tcp else (transport, int(udp.split("|")[0]))
         d = res.setdefault(key, {})
         if j3f and "ja3_full" not in d:
             d["ja3_full"], d["ja3"] = j3f.split("|")[0], j3.split("|")[0]

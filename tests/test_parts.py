@@ -5,6 +5,8 @@ through the CLI, and when a cut makes the merge unsure (it then reads sequential
 
 from __future__ import annotations
 
+import json
+
 import glob
 import os
 import subprocess
@@ -124,7 +126,7 @@ def test_merge_parts_adds_the_quic_pass(tmp_path):
     assert any(r[TRANSPORT] == "quic" for r in seq.rows)
     size = path.stat().st_size
     outs = _in_parts(str(path), [size // 3, 2 * size // 3])
-    assert any(o.part.quic for o in outs)
+    assert any(o.part.udp for o in outs)
     assert not any(r[TRANSPORT] == "quic" for o in outs for r in o.rows)
     merged = merge_parts(outs)
     assert _sorted(merged.rows) == seq.rows and len(merged.rows) == len(seq.rows)
@@ -370,3 +372,24 @@ def test_a_syn_retry_after_the_cut_makes_the_merge_unsure(tmp_path):
     outs = _in_parts(str(path), [cut])
     rows, _w, unsure = merge([(o.part, o.rows) for o in outs], STREAM, TRANSPORT)
     assert unsure is None and _sorted(rows) == seq.rows
+
+
+def test_merge_parts_adds_the_udp_pass_for_dtls(tmp_path):
+    """DTLS is analysed in the same whole-file UDP pass as QUIC: parts == sequential."""
+    import shutil
+
+    if shutil.which("mergecap") is None:
+        pytest.skip("mergecap is not installed")
+    inputs = sorted((ROOT / "captures" / "dtls").glob("*.pcap")) + [ROOT / "captures" / "tls12-ecdhe.pcap"]
+    path = tmp_path / "dtls-and-tcp.pcap"
+    subprocess.run(["mergecap", "-a", "-F", "pcap", "-w", str(path), *map(str, inputs)], check=True)
+    seq = process_file(0, str(path), path.name)
+    manifest = json.loads((ROOT / "captures" / "dtls" / "MANIFEST.json").read_text())
+    n_dtls = sum(len(f["connections"]) for f in manifest["files"].values())
+    assert sum(r[TRANSPORT] == "dtls" for r in seq.rows) == n_dtls and any(r[TRANSPORT] == "tcp" for r in seq.rows)
+    size = path.stat().st_size
+    outs = _in_parts(str(path), [size // 3, 2 * size // 3])
+    assert any(o.part.udp for o in outs)
+    assert not any(r[TRANSPORT] == "dtls" for o in outs for r in o.rows)
+    merged = merge_parts(outs)
+    assert _sorted(merged.rows) == seq.rows and len(merged.rows) == len(seq.rows)

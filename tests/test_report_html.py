@@ -29,6 +29,8 @@ from captures.generate import (client_context, frames_for, merge_frames, pki_at,
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = ROOT / "captures"
+# the bundled TLS captures (captures/*.pcap*; subfolders such as captures/dtls hold other sets)
+BUNDLED = [p for p in sorted(CAPTURES.iterdir()) if p.suffix in (".pcap", ".pcapng")]
 HOSTILE_SNI = "<script>window.__xss=1</script>.test"
 HOSTILE_ALPN = "<img src=x onerror=window.__xss=2>"
 
@@ -45,7 +47,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 def bundled(tmp_path_factory):
     """`handshake-analyzer report captures/ --out DIR` and what it wrote."""
     out = tmp_path_factory.mktemp("report")
-    r = cli("report", str(CAPTURES), "--out", str(out), "-q")
+    r = cli("report", *map(str, BUNDLED), "--out", str(out), "-q")
     assert r.returncode == 0, r.stderr
     return {
         "dir": out,
@@ -78,7 +80,7 @@ def hostile(tmp_path_factory):
     pcap = d / "hostile.pcap"
     _hostile_pcap(pcap)
     out = d / "report"
-    r = cli("report", str(CAPTURES), str(pcap), "--out", str(out), "-q")
+    r = cli("report", *map(str, BUNDLED), str(pcap), "--out", str(out), "-q")
     assert r.returncode == 0, r.stderr
     return {"pcap": pcap, "dir": out, "html": (out / "index.html").read_text(encoding="utf-8"),
             "df": pd.read_parquet(out / "connections.parquet")}
@@ -121,7 +123,7 @@ def _parse(html: str) -> _Ladders:
 
 def test_report_writes_every_connection_in_every_file(bundled):
     out, df = bundled["dir"], bundled["df"]
-    api = analyzer.analyze([CAPTURES])
+    api = analyzer.analyze(BUNDLED)
     assert len(df) == len(api) > 0
     assert list(zip(df.capture, df.stream)) == list(zip(api.capture, api.stream))
     csv_rows = pd.read_csv(out / "connections.csv")
@@ -187,7 +189,7 @@ def _expected_arrows(events) -> list[tuple[str, int, str]]:
 def test_one_ladder_per_connection_with_an_arrow_per_message(bundled):
     page = _parse(bundled["html"])
     n = 0
-    for s in analyzer.iter_summaries([CAPTURES]):
+    for s in analyzer.iter_summaries(BUNDLED):
         arrows = page.sections[(s.capture, s.stream)]
         got = [(a["data-kind"], int(a["data-frame"]), a["data-dir"]) for a in arrows]
         assert got == _expected_arrows(s.events), (s.capture, s.stream)
@@ -253,7 +255,7 @@ def test_ladder_command_without_stream_prints_every_connection():
 
 
 def test_summary_command_prints_only_tables():
-    r = cli("summary", str(CAPTURES), "-q")
+    r = cli("summary", *map(str, BUNDLED), "-q")
     assert r.returncode == 0, r.stderr
     for word in ("Captures", "Versions", "Cipher suites", "Resumption", "Failures", "handshake_failure",
                  "Handshake duration", "tls12-rsa.pcap", "TLS_AES_256_GCM_SHA384"):
@@ -276,7 +278,7 @@ def test_wire_strings_are_escaped_in_the_page(hostile):
 
 def test_cap_keeps_failed_connections_first(tmp_path):
     c = ReportCollector(max_details=3)
-    for s in analyzer.iter_summaries([CAPTURES]):
+    for s in analyzer.iter_summaries(BUNDLED):
         c.add(s)
     paths = write_report(c, tmp_path, files_read=1)
     summary = json.loads(paths["summary.json"].read_text())

@@ -35,8 +35,8 @@ class Rule:
 
 # --------------------------------------------------------------------------- helpers
 
-PRE_TLS13 = ("SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2")
-WEAK_VERSIONS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1")
+PRE_TLS13 = ("SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2", "DTLS 1.0", "DTLS 1.2")
+WEAK_VERSIONS = ("SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1", "DTLS 1.0")   # DTLS 1.0 is TLS 1.1's rules (RFC 8996)
 
 
 def _suite(row: Row) -> CipherSuiteInfo | None:
@@ -277,7 +277,7 @@ def _alert(row: Row, params: Mapping[str, Any]) -> str | None:
 
 
 def _resume_no_ems(row: Row, params: Mapping[str, Any]) -> str | None:
-    if not row.get("resumed") or row.get("version") not in ("TLS 1.0", "TLS 1.1", "TLS 1.2"):
+    if not row.get("resumed") or row.get("version") not in ("TLS 1.0", "TLS 1.1", "TLS 1.2", "DTLS 1.0", "DTLS 1.2"):
         return None
     if row.get("extended_master_secret"):
         return None
@@ -298,6 +298,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("ssl3-negotiated", "high", "SSL 3.0 negotiated (POODLE)", _version_is("SSL 3.0")),
     Rule("tls10-negotiated", "medium", "TLS 1.0 negotiated (deprecated, RFC 8996)", _version_is("TLS 1.0")),
     Rule("tls11-negotiated", "medium", "TLS 1.1 negotiated (deprecated, RFC 8996)", _version_is("TLS 1.1")),
+    Rule("dtls10-negotiated", "medium", "DTLS 1.0 negotiated (deprecated, RFC 8996)", _version_is("DTLS 1.0")),
     Rule("weak-version-offered", "low", "Client offered SSL 2.0/3.0 or TLS 1.0/1.1 (not chosen)", _weak_offered),
     Rule("null-cipher", "high", "NULL cipher (no encryption)", _null),
     Rule("export-cipher", "high", "EXPORT cipher suite", _export),

@@ -61,15 +61,16 @@ class StreamFiles:
             self._dirs[capture] = d
         return d
 
-    def __call__(self, capture: str, stream: int) -> "ConnectionFiles":
-        return ConnectionFiles(self, capture, stream)
+    def __call__(self, capture: str, stream: int, transport: str = "tcp") -> "ConnectionFiles":
+        return ConnectionFiles(self, capture, stream, transport)
 
 
 class ConnectionFiles:
     """The files of one connection, opened when its first application data arrives."""
 
-    def __init__(self, owner: StreamFiles, capture: str, stream: int) -> None:
+    def __init__(self, owner: StreamFiles, capture: str, stream: int, transport: str = "tcp") -> None:
         self._owner = owner
+        self._transport = transport   # DTLS rows are numbered like udp.stream: their own files
         self._capture = capture
         self._stream = stream
         self._files: list[BinaryIO] | None = None
@@ -78,11 +79,12 @@ class ConnectionFiles:
 
     def _open(self) -> list[BinaryIO]:
         d = self._owner.directory(self._capture)
-        base = f"stream-{self._stream}"
+        base = f"stream-{self._stream}" if self._transport == "tcp" else f"{self._transport}-stream-{self._stream}"
         paths = [d / f"{base}.c2s.bin", d / f"{base}.s2c.bin", d / f"{base}.follow.txt"]
         files = [open_private(p) for p in paths]
         self._owner.written.extend(paths)
-        files[2].write(f"Follow TLS stream {self._stream} of {safe_name(self._capture)} "
+        kind = "TLS" if self._transport == "tcp" else self._transport.upper()
+        files[2].write(f"Follow {kind} stream {self._stream} of {safe_name(self._capture)} "
                        f"(decrypted application data)\n".encode())
         return files
 

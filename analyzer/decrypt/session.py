@@ -26,7 +26,7 @@ from typing import Protocol
 
 from ..tls import messages as m
 from ..tls.buffer import TLSDecodeError
-from ..tls.registry import HandshakeType
+from ..tls.registry import DTLS_AS_TLS, HandshakeType
 from . import kdf
 from .keys import KeyMaterial, ServerKey
 from .record import BadRecord, RecordProtection, tls12_protection, tls13_protection
@@ -50,8 +50,9 @@ class AppDataSink(Protocol):
 class Decryptor:
     """Decryption of one connection; see the module docstring for the protocol."""
 
-    def __init__(self, keys: KeyMaterial, sink: AppDataSink | None = None) -> None:
+    def __init__(self, keys: KeyMaterial, sink: AppDataSink | None = None, *, dtls: bool = False) -> None:
         self.keys = keys
+        self.dtls = dtls               # DTLS: cookie in the ClientHello, wire versions 0xfeff/0xfefd
         keys.connections += 1
         self.sink = sink
         self.status: str | None = None
@@ -68,7 +69,8 @@ class Decryptor:
         self._early: list[RecordProtection] | None = None
         self._ccs = [False, False]
         self._tls13 = False
-        self._version = 0
+        self._version = 0              # the TLS version whose PRF and record rules apply (DTLS mapped)
+        self._wire_version = 0         # the version in record headers (MAC and AEAD additional data)
         self._suite: SuiteParams | None = None
         self._transcript = bytearray()
         self._ch1_len = 0
@@ -96,8 +98,11 @@ class Decryptor:
         """False once nothing more can be decrypted on this connection."""
         return not (self.failed or self.gave_up)
 
-    def record(self, d: int, content_type: int, body: bytes, frame: int, ts: float) -> tuple[int, bytes] | None:
-        """Decrypt a record if this direction is protected and keyed: (inner content type, plaintext), else None."""
+    def record(self, d: int, content_type: int, body: bytes, frame: int, ts: float,
+               seq: int | None = None) -> tuple[int, bytes] | None:
+        """Decrypt a record if this direction is protected and keyed: (inner content type, plaintext), else None.
+
+        `seq` is DTLS's explicit 64-bit epoch and sequence number (RFC 6347 4.1.2.1); TLS counts."""
         if self.failed or self.gave_up:
             return None
         if d == 0 and self._early is not None and content_type == _CT_APPLICATION_DATA:
@@ -113,6 +118,8 @@ class Decryptor:
             return None
         if self._tls13 and content_type != _CT_APPLICATION_DATA:
             return None  # a clear alert or middlebox-compatibility CCS
+        if seq is not None:
+            rp.seq = seq
         try:
             out = rp.decrypt(content_type, body)
         except BadRecord as e:
@@ -143,11 +150,14 @@ class Decryptor:
         if self._read[d] is not None or self._pending[d] is not None or self.records[d]:
             self._fail("gap", f"{_SIDE[d]} stream has a gap at frame {frame}; decryption stopped there")
 
-    def handshake(self, d: int, t: int, body: bytes, frame: int, ts: float, sslv2: bool = False) -> None:
-        """One handshake message, clear or decrypted, in order."""
+    def handshake(self, d: int, t: int, body: bytes, frame: int, ts: float, sslv2: bool = False,
+                  raw: bytes | None = None) -> None:
+        """One handshake message, clear or decrypted, in order; `raw` is the message as the
+        transcript hashes it when that is not the TLS form (DTLS: with its 12-byte header)."""
         if self.failed or self.gave_up:
             return
-        raw = body if sslv2 else bytes((t,)) + len(body).to_bytes(3, "big") + body
+        if raw is None:
+            raw = body if sslv2 else bytes((t,)) + len(body).to_bytes(3, "big") + body
         try:
             self._handshake(d, t, body, raw, frame, sslv2)
         except TLSDecodeError as e:
@@ -263,7 +273,8 @@ class Decryptor:
             if self._hrr and not self._sh_seen:
                 self._add(raw)  # ClientHello2 after a HelloRetryRequest
                 return
-            ch = m.pull_sslv2_client_hello(body) if sslv2 else m.pull_client_hello(body)
+            ch = (m.pull_sslv2_client_hello(body) if sslv2 else m.pull_client_hello(body, True) if self.dtls
+                  else m.pull_client_hello(body))
             self._new_handshake(ch, raw)
             return
         if not self._ch_seen or t == HandshakeType.HELLO_REQUEST:
@@ -347,10 +358,14 @@ class Decryptor:
         self._sh_seen = True
         self._sr = sh.random
         version = sh.version
+        self._wire_version = version
+        version = DTLS_AS_TLS.get(version, version) if self.dtls else version
         self._version = version
         self._tls13 = m.is_tls13_family(version)
-        if (self._tls13 and version != 0x0304) or (not self._tls13 and not 0x0300 <= version <= 0x0303):
-            self._give_up("unsupported_version", f"version 0x{version:04x} cannot be decrypted")
+        if (self._tls13 and version != 0x0304) or (not self._tls13 and not 0x0300 <= version <= 0x0303) or (
+                self.dtls and self._tls13):
+            self._give_up("unsupported_version", f"version 0x{self._wire_version:04x} cannot be decrypted"
+                            + (" (DTLS 1.3 record protection is not implemented)" if self.dtls else ""))
             return
         try:
             self._suite = suite_params(sh.cipher_suite)
@@ -456,7 +471,7 @@ class Decryptor:
         p += 2 * c.key_length
         ivs = kb[p: p + iv_len], kb[p + iv_len: p + 2 * iv_len]
         try:
-            self._pending = [tls12_protection(c, suite.mac_hash, self._version, self._etm, keys_[d], ivs[d], macs[d])
+            self._pending = [tls12_protection(c, suite.mac_hash, self._wire_version, self._etm, keys_[d], ivs[d], macs[d])
                              for d in (0, 1)]
         except UnsupportedCipher as e:
             self._give_up("unsupported_cipher", str(e))

@@ -5,12 +5,12 @@ decryption, CRYPTO stream reassembly and one `ConnectionSummary` per QUIC
 connection, using the same TLS state machine as TCP (`analyzer.tls`).
 """
 
-from .connection import QUICConnection, QUICFlowTable, quic_version_name
+from .connection import QUICConnection, looks_like_initial, quic_version_name
 from .crypto import PacketKeys, QUICCryptoError, initial_keys, initial_secrets, unprotect
 from .packets import QUICDecodeError, parse_frames, parse_long_header, pull_varint
 
 __all__ = [
-    "QUICConnection", "QUICFlowTable", "quic_version_name",
+    "QUICConnection", "looks_like_initial", "quic_version_name",
     "PacketKeys", "QUICCryptoError", "initial_keys", "initial_secrets", "unprotect",
     "QUICDecodeError", "parse_frames", "parse_long_header", "pull_varint",
 ]

@@ -1,8 +1,8 @@
-"""QUIC connections over UDP: flow table, Initial/Handshake decryption, CRYPTO reassembly.
+"""QUIC connections over UDP: Initial/Handshake decryption, CRYPTO reassembly.
 
-Owns turning the UDP datagrams of a capture into one `ConnectionSummary` per
-QUIC connection (`transport = 'quic'`): UDP conversations are numbered in order
-of their first datagram like Wireshark's `udp.stream`; a conversation becomes a
+Owns turning the datagrams of a UDP conversation (numbered and classified by
+`analyzer.udp`) into one `ConnectionSummary` per QUIC connection
+(`transport = 'quic'`): a conversation becomes a
 QUIC connection at its first long-header Initial packet, whose sender is the
 client and whose Destination Connection ID gives the Initial keys (again after a
 Retry). Coalesced packets are walked, Initial packets decrypted, CRYPTO frames
@@ -16,11 +16,9 @@ complete once both sides sent Handshake packets and a 1-RTT packet was seen.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable
 
-from ..tls.certs import CertCache
 from ..tls.connection import TLSConnection
 from ..tls.registry import alert_name
 from ..tls.summary import ConnectionSummary
@@ -30,8 +28,6 @@ from .crypto import PacketKeys, QUICCryptoError, initial_keys, initial_salt, sui
 MAX_CRYPTO_BUFFER = 256 * 1024     # out-of-order CRYPTO bytes kept per direction and space
 MAX_CRYPTO_OFFSET = 1 << 20        # a CRYPTO offset beyond this is hostile
 MAX_CRYPTO_FRAGMENTS = 4096        # out-of-order CRYPTO frames kept per direction and space
-MAX_UDP_CONVERSATIONS = 100_000    # live UDP conversations; beyond it the longest idle is evicted
-DEFAULT_IDLE_TIMEOUT = 600.0       # seconds of capture time after which an idle conversation is closed
 MAX_ERRORS = 16
 _CLIENT, _SERVER = 0, 1
 _SPACES = (P.INITIAL, P.HANDSHAKE)
@@ -290,7 +286,7 @@ def _unprotect(pkt: bytes, pn_off: int, keys: PacketKeys, largest: int) -> tuple
     return unprotect(pkt, pn_off, len(pkt), keys, largest)
 
 
-def _looks_like_initial(data: bytes) -> bool:
+def looks_like_initial(data: bytes) -> bool:
     """A long header with a known version whose type is Initial, in a datagram of Initial size."""
     if len(data) < 7 or not data[0] & 0x80 or not data[0] & 0x40 and data[1:5] != b"\x00\x00\x00\x00":
         return False
@@ -299,94 +295,3 @@ def _looks_like_initial(data: bytes) -> bool:
         return False
     t = (data[0] >> 4) & 0x03
     return t == (1 if version == 0x6B3343CF else 0)
-
-
-class QUICFlowTable:
-    """UDP conversations numbered like `udp.stream`; QUIC ones become `QUICConnection`s.
-
-    Bounded: a conversation idle for `idle_timeout` seconds of capture time is closed
-    (reason 'idle'), and beyond `max_conversations` live ones the longest idle is closed
-    (reason 'evicted'); summaries of QUIC connections closed early wait in `finished`
-    until the caller takes them. A 4-tuple seen again after its conversation was closed
-    starts a new conversation with a new stream number.
-    """
-
-    def __init__(self, capture: str, *, cert_cache: CertCache | None = None,
-                 secrets: SecretLookup | None = None, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
-                 max_conversations: int = MAX_UDP_CONVERSATIONS) -> None:
-        self.capture = capture
-        self.certs = cert_cache or CertCache()
-        self.secrets = secrets
-        self.idle_timeout = float(idle_timeout)
-        self.max_conversations = max(1, int(max_conversations))
-        # conversation key -> [stream, last ts], least recently active first
-        self.streams: OrderedDict[tuple, list] = OrderedDict()
-        self.conns: dict[int, QUICConnection] = {}
-        self.finished: list[ConnectionSummary] = []
-        self.datagrams = 0
-        self.evicted = 0
-        self._next_stream = 0
-        self._now = float("-inf")
-        self._next_check = float("-inf")
-
-    def datagram(self, frame: int, ts: float, src: bytes, sport: int, dst: bytes, dport: int,
-                 payload: bytes | memoryview) -> None:
-        """One UDP datagram (its payload) as the capture stage decoded it."""
-        self.datagrams += 1
-        a, b = (src, sport), (dst, dport)
-        key = (a, b) if a <= b else (b, a)
-        if ts >= self._next_check:
-            self._expire(ts)
-        streams = self.streams
-        entry = streams.get(key)
-        if entry is None:
-            if len(streams) >= self.max_conversations:
-                self._close(next(iter(streams)), "evicted")
-                self.evicted += 1
-            entry = streams[key] = [self._next_stream, ts]
-            self._next_stream += 1
-        else:
-            entry[1] = ts
-            streams.move_to_end(key)
-        stream = entry[0]
-        conn = self.conns.get(stream)
-        if conn is None:
-            data = bytes(payload[:7])
-            if not _looks_like_initial(data):
-                return
-            tls = TLSConnection(cert_cache=self.certs)
-            tls.summary.transport = "quic"
-            conn = self.conns[stream] = QUICConnection(stream, a, b, frame, ts, tls, self.secrets)
-        d = _CLIENT if (src, sport) == conn.client else _SERVER
-        try:
-            conn.datagram(d, bytes(payload), frame, ts)
-        except Exception as e:  # a parser bug must cost one connection, never the run
-            conn._error(f"internal error {type(e).__name__}: {e} (frame {frame})")
-
-    def _expire(self, ts: float) -> None:
-        """Close conversations idle for `idle_timeout` (checked once per second of capture time)."""
-        self._next_check = ts + 1.0
-        if ts > self._now:
-            self._now = ts
-        limit = self._now - self.idle_timeout
-        streams = self.streams
-        while streams:
-            key, (_stream, last) = next(iter(streams.items()))
-            if last > limit:
-                break
-            self._close(key, "idle")
-
-    def _close(self, key: tuple, reason: str) -> None:
-        stream = self.streams.pop(key)[0]
-        conn = self.conns.pop(stream, None)
-        if conn is not None:
-            self.finished.append(conn.finish(self.capture, reason))
-
-    def close_all(self) -> Iterator[ConnectionSummary]:
-        """Summaries of every QUIC connection not yet taken from `finished`, then of the live ones."""
-        done, self.finished = self.finished, []
-        yield from done
-        self.streams.clear()
-        for stream in sorted(self.conns):
-            yield self.conns[stream].finish(self.capture, "end")
-        self.conns.clear()

@@ -24,7 +24,7 @@ from .ladder import CLIENT, LadderStep
 from .table import Rows
 from .writers import safe_text
 
-WEAK_VERSIONS = frozenset({"SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1"})
+WEAK_VERSIONS = frozenset({"SSL 2.0", "SSL 3.0", "TLS 1.0", "TLS 1.1", "DTLS 1.0"})
 # Suites whose cipher or key exchange is broken or obsolete.
 _WEAK_SUITE_PARTS = ("_RC4_", "_DES_", "DES40", "3DES", "_NULL_", "EXPORT", "_anon_", "_MD5", "_WITH_NULL")
 # Names of the decryption-status column, in order of preference (added by the decryption stage).

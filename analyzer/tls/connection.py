@@ -118,8 +118,10 @@ class TLSConnection:
         on_handshake: Callable[[int, int, bytes, int, float], None] | None = None,
         decryptor: "Decryptor | None" = None,
         record_events: bool = True,
+        dtls: bool = False,
     ) -> None:
         self.summary = ConnectionSummary()
+        self._dtls = dtls  # fed by analyzer.dtls (dtls_* methods): ClientHellos carry a cookie
         self._events = record_events  # summary.events (the ladder); rows do not need them
         self._dirs = (_Direction(), _Direction())
         self._certs = cert_cache or CertCache()
@@ -211,6 +213,53 @@ class TLSConnection:
         st.hs += data
         try:
             self._parse_handshake(direction, st, frame, ts)
+        except TLSDecodeError as e:
+            self._set_malformed(direction, str(e), frame)
+
+    # -- DTLS (analyzer.dtls owns the record and fragment layer and calls these) --
+
+    def dtls_handshake(self, direction: int, msg_type: int, body: bytes, raw: bytes | None, frame: int,
+                       ts: float) -> None:
+        """One reassembled DTLS handshake message, in message_seq order; `raw` is it with its
+        12-byte DTLS header (fragment fields normalised), as the transcript hashes it."""
+        st = self._dirs[direction]
+        st.seen = True
+        if st.dead:
+            return
+        self.summary.is_tls = True
+        try:
+            self._handshake_message(direction, msg_type, body, frame, ts, raw=raw)
+        except TLSDecodeError as e:
+            self._set_malformed(direction, str(e), frame)
+
+    def dtls_record(self, direction: int, content_type: int, body: bytes | None, length: int,
+                    frame: int, ts: float) -> None:
+        """A DTLS record other than a clear handshake fragment: CCS, alert, application data,
+        heartbeat, or a protected record we could not decrypt (`body` None)."""
+        st = self._dirs[direction]
+        st.seen = True
+        if st.dead:
+            return
+        st.records += 1
+        try:
+            if content_type == ContentType.HANDSHAKE:
+                self.summary.is_tls = True
+                self._encrypted_handshake(direction, st, length, frame, ts)
+            else:
+                self._record(direction, st, content_type, body, length, frame, ts)
+        except TLSDecodeError as e:
+            self._set_malformed(direction, str(e), frame)
+
+    def dtls_decrypted(self, direction: int, outer: int, content_type: int, data: bytes, length: int,
+                       frame: int, ts: float) -> None:
+        """A protected DTLS record the decryptor opened (not handshake: those go through the fragment layer)."""
+        st = self._dirs[direction]
+        st.seen = True
+        if st.dead:
+            return
+        st.records += 1
+        try:
+            self._decrypted_record(direction, st, outer, content_type, data, length, frame, ts)
         except TLSDecodeError as e:
             self._set_malformed(direction, str(e), frame)
 
@@ -584,12 +633,14 @@ class TLSConnection:
         elif pos < len(hs):
             st.hs += hs[pos:]
 
-    def _handshake_message(self, d: int, t: int, body: bytes, frame: int, ts: float, sslv2: bool = False) -> None:
+    def _handshake_message(self, d: int, t: int, body: bytes, frame: int, ts: float, sslv2: bool = False,
+                           raw: bytes | None = None) -> None:
         s = self.summary
         name = handshake_type_name(t)
         try:
             if t == HandshakeType.CLIENT_HELLO:
-                ch = m.pull_sslv2_client_hello(body) if sslv2 else m.pull_client_hello(body)
+                ch = (m.pull_sslv2_client_hello(body) if sslv2 else m.pull_client_hello(body, True) if self._dtls
+                      else m.pull_client_hello(body))
                 self._on_client_hello(d, ch, frame, ts)
             elif t == HandshakeType.SERVER_HELLO:
                 sh = m.pull_server_hello(body)
@@ -600,7 +651,7 @@ class TLSConnection:
                 self._on_certificate(d, m.pull_certificate(body, tls13=self._tls13), frame)
             elif t == HandshakeType.SERVER_KEY_EXCHANGE:
                 ske = m.pull_server_key_exchange(
-                    body, key_exchange=self._suite_kx, tls12=s.version_code == 0x0303
+                    body, key_exchange=self._suite_kx, tls12=m.is_tls12(s.version_code)
                 )
                 if ske.named_group is not None:
                     s.group = group_name(ske.named_group)
@@ -609,7 +660,7 @@ class TLSConnection:
                 if ske.signature_algorithm is not None:
                     s.ske_signature_algorithm = sigalg_name(ske.signature_algorithm)
             elif t == HandshakeType.CERTIFICATE_REQUEST:
-                m.pull_certificate_request(body, tls13=self._tls13, tls12=s.version_code == 0x0303)
+                m.pull_certificate_request(body, tls13=self._tls13, tls12=m.is_tls12(s.version_code))
                 if s.client_auth == "none":
                     s.client_auth = "requested"
             elif t == HandshakeType.NEW_SESSION_TICKET:
@@ -624,7 +675,7 @@ class TLSConnection:
                     s.alpn = ee.alpn[0]
                 s.server_extensions += [extension_name(x) for x in ee.types()]
             elif t == HandshakeType.CERTIFICATE_VERIFY:
-                m.pull_certificate_verify(body, tls12=s.version_code == 0x0303 or self._tls13)  # TLS 1.3 CV has the algorithm too
+                m.pull_certificate_verify(body, tls12=m.is_tls12(s.version_code) or self._tls13)  # TLS 1.3 CV has the algorithm too
             elif t == HandshakeType.HELLO_VERIFY_REQUEST:
                 m.pull_hello_verify_request(body)
             elif t == HandshakeType.COMPRESSED_CERTIFICATE:
@@ -647,7 +698,7 @@ class TLSConnection:
         if self._on_handshake is not None:
             self._on_handshake(d, t, body, frame, ts)
         if self._decryptor is not None:
-            self._decryptor.handshake(d, t, body, frame, ts, sslv2)
+            self._decryptor.handshake(d, t, body, frame, ts, sslv2, raw)
             self._sync_decryption()
         if t == HandshakeType.FINISHED:
             self._check_complete(d, ts)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from .messages import ClientHello, ServerHello
 from .registry import ExtensionType as Ext
-from .registry import ProtocolVersion, is_grease
+from .registry import ProtocolVersion, is_grease, version_order
 from .summary import ConnectionSummary
 
 EMPTY_HASH = "000000000000"   # JA4: an empty list is shown as twelve zeros, not the hash of ""
@@ -159,7 +159,7 @@ def ja4(ch: ClientHello, transport: str = "tcp") -> JA4:
     exts = [t for t, _ in ext.raw if not is_grease(t)]
     versions = [v for v in ext.supported_versions if not is_grease(v)]
     if ext.has(Ext.SUPPORTED_VERSIONS) and versions:
-        version = max(versions)
+        version = max(versions, key=version_order)  # DTLS versions count down
     else:
         version = ch.legacy_version
     sni = "d" if Ext.SERVER_NAME in exts else "i"

@@ -78,6 +78,8 @@ class Extensions:
     padding: int | None = None
     heartbeat_mode: int | None = None
     cookie: bool = False
+    srtp_profiles: list[int] = field(default_factory=list)   # use_srtp (RFC 5764 4.1.1)
+    connection_id: bytes | None = None                       # connection_id (RFC 9146 3): the CID to receive
     errors: list[str] = field(default_factory=list)
 
     def types(self) -> list[int]:
@@ -251,6 +253,20 @@ def _ext_heartbeat(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
     return 1
 
 
+def _ext_use_srtp(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    """RFC 5764 4.1.1: `SRTPProtectionProfile SRTPProtectionProfiles<2..2^16-1>; opaque srtp_mki<0..255>`."""
+    end = _vec(d, 0, 2, "SRTPProtectionProfiles")
+    ext.srtp_profiles = _u16s(d, 2, end, "SRTPProtectionProfiles")
+    return _vec(d, end, 1, "srtp_mki")
+
+
+def _ext_connection_id(ext: Extensions, d: bytes, server: bool, hrr: bool) -> int:
+    """RFC 9146 3: `opaque cid<0..2^8-1>` (the CID its sender wants to receive)."""
+    end = _vec(d, 0, 1, "cid")
+    ext.connection_id = bytes(d[1:end])
+    return end
+
+
 _DECODERS = {
     Ext.SERVER_NAME: _ext_server_name,
     Ext.APPLICATION_LAYER_PROTOCOL_NEGOTIATION: _ext_alpn,
@@ -266,6 +282,9 @@ _DECODERS = {
     Ext.RECORD_SIZE_LIMIT: _ext_record_size_limit,
     Ext.COMPRESS_CERTIFICATE: _ext_compress_certificate,
     Ext.HEARTBEAT: _ext_heartbeat,
+    Ext.USE_SRTP: _ext_use_srtp,
+    Ext.CONNECTION_ID: _ext_connection_id,
+    Ext.CONNECTION_ID_DEPRECATED: _ext_connection_id,
 }
 
 # Extensions whose presence is the whole fact (their bodies are kept raw, not decoded).
@@ -367,15 +386,24 @@ class ClientHello:
     extensions: Extensions
     sslv2: bool = False
     sslv2_cipher_kinds: list[int] = field(default_factory=list)
+    cookie: bytes = b""                # DTLS (RFC 6347 4.2.1): after legacy_session_id
 
 
-def pull_client_hello(body: bytes) -> ClientHello:
+def pull_client_hello(body: bytes, dtls: bool = False) -> ClientHello:
+    """A ClientHello body; `dtls` reads the DTLS cookie field after legacy_session_id."""
     if type(body) is not bytes:
         body = bytes(body)
     n = len(body)
     if n >= 38:  # the common, well-formed case by direct indexing; anything odd takes the checked path
         sl = body[34]
         p = 35 + sl
+        cookie = b""
+        if dtls:  # RFC 6347 4.2.1: opaque cookie<0..2^8-1> after the session ID
+            if sl > 32 or p >= n:
+                return _pull_client_hello_checked(body, True)
+            c = p + 1 + body[p]
+            cookie = body[p + 1 : c]
+            p = c
         if sl <= 32 and p + 2 <= n:
             q = p + 2 + ((body[p] << 8) | body[p + 1])
             if not (q - p) & 1 and q < n:
@@ -383,24 +411,26 @@ def pull_client_hello(body: bytes) -> ClientHello:
                 if r <= n:
                     ext, end = _extensions(body, r, n, False, False)
                     if end == n:
-                        return ClientHello((body[0] << 8) | body[1], body[2:34], body[35:p],
-                                           _u16s(body, p + 2, q, "cipher_suites"), list(body[q + 1 : r]), ext)
-    return _pull_client_hello_checked(body)
+                        return ClientHello((body[0] << 8) | body[1], body[2:34], body[35 : 35 + sl],
+                                           _u16s(body, p + 2, q, "cipher_suites"), list(body[q + 1 : r]), ext,
+                                           cookie=cookie)
+    return _pull_client_hello_checked(body, dtls)
 
 
-def _pull_client_hello_checked(body: bytes) -> ClientHello:
+def _pull_client_hello_checked(body: bytes, dtls: bool = False) -> ClientHello:
     buf = Buffer(body)
     legacy_version = buf.pull_uint16("legacy_version")
     random = buf.pull_bytes(32, "random")
     session_id = pull_opaque(buf, 1, "legacy_session_id")
     if len(session_id) > 32:
         raise TLSDecodeError(f"legacy_session_id of {len(session_id)} bytes (max 32)")
+    cookie = pull_opaque(buf, 1, "cookie") if dtls else b""
     suites = pull_uint16_list(buf, 2, "cipher_suites", MAX_LIST_ITEMS)
     compression = list(pull_opaque(buf, 1, "legacy_compression_methods"))
     extensions = pull_extensions(buf)
     if not buf.eof():
         raise TLSDecodeError(f"ClientHello: {buf.remaining()} trailing bytes")
-    return ClientHello(legacy_version, random, session_id, suites, compression, extensions)
+    return ClientHello(legacy_version, random, session_id, suites, compression, extensions, cookie=cookie)
 
 
 def pull_sslv2_client_hello(body: bytes) -> ClientHello:
@@ -437,11 +467,17 @@ def pull_sslv2_client_hello(body: bytes) -> ClientHello:
 
 
 def is_tls13_family(version: int | None) -> bool:
-    """TLS 1.3 final, its drafts (0x7fNN), Facebook's draft code points (0xfbNN) and Google's
-    experiment versions (0x7e01-0x7e03)."""
+    """TLS 1.3 final, DTLS 1.3, the TLS 1.3 drafts (0x7fNN), Facebook's draft code points (0xfbNN)
+    and Google's experiment versions (0x7e01-0x7e03)."""
     if version is None:
         return False
-    return version == ProtocolVersion.TLS13 or (version >> 8) in (0x7F, 0xFB) or is_google_experiment(version)
+    return (version in (ProtocolVersion.TLS13, ProtocolVersion.DTLS13) or (version >> 8) in (0x7F, 0xFB)
+            or is_google_experiment(version))
+
+
+def is_tls12(version: int | None) -> bool:
+    """TLS 1.2 or DTLS 1.2 (signature_algorithms in ServerKeyExchange, CertificateRequest, CertificateVerify)."""
+    return version in (ProtocolVersion.TLS12, ProtocolVersion.DTLS12)
 
 
 def pull_old_key_share(ext: Extensions, *, server: bool, hrr: bool = False) -> None:
@@ -527,6 +563,8 @@ class HelloVerifyRequest:
 
 
 def pull_hello_verify_request(body: bytes) -> HelloVerifyRequest:
+    if len(body) >= 3 and len(body) == 3 + body[2]:  # the usual, well-formed case by direct indexing
+        return HelloVerifyRequest((body[0] << 8) | body[1], bytes(body[3:]))
     buf = Buffer(body)
     return HelloVerifyRequest(buf.pull_uint16("server_version"), pull_opaque(buf, 1, "cookie"))
 

@@ -466,6 +466,20 @@ def _build_version_names() -> dict[int, str]:
 
 PROTOCOL_VERSION_NAMES: Final[dict[int, str]] = _build_version_names()
 
+# DTLS versions count down (RFC 6347 4.1: 1's complement of the TLS version); each follows
+# the record and PRF rules of one TLS version (DTLS 1.0 is TLS 1.1's, RFC 4347 1).
+DTLS_AS_TLS: Final[dict[int, int]] = {
+    ProtocolVersion.DTLS10: ProtocolVersion.TLS11,
+    ProtocolVersion.DTLS12: ProtocolVersion.TLS12,
+    ProtocolVersion.DTLS13: ProtocolVersion.TLS13,
+}
+
+
+def version_order(v: int) -> int:
+    """A key that sorts versions oldest first, DTLS ones as their TLS equivalents (so
+    `max(versions, key=version_order)` is the newest, DTLS 1.3 above DTLS 1.2)."""
+    return DTLS_AS_TLS.get(v, v)
+
 
 def version_name(v: int) -> str:
     """Display name of a protocol version wire value, e.g. ``'TLS 1.2'``."""
@@ -1690,3 +1704,26 @@ def handshake_type_name(v: int) -> str:
 def content_type_name(v: int) -> str:
     """Name of a record content type (``'handshake'``) or ``'unknown (N)'``."""
     return name_of(CONTENT_TYPE_NAMES, v, unknown="paren")
+
+
+# RFC 5764 4.1.2 and the IANA "DTLS-SRTP Protection Profiles" registry (use_srtp).
+SRTP_PROTECTION_PROFILE_NAMES: Final[dict[int, str]] = {
+    0x0001: "SRTP_AES128_CM_HMAC_SHA1_80",
+    0x0002: "SRTP_AES128_CM_HMAC_SHA1_32",
+    0x0005: "SRTP_NULL_HMAC_SHA1_80",
+    0x0006: "SRTP_NULL_HMAC_SHA1_32",
+    0x0007: "SRTP_AEAD_AES_128_GCM",
+    0x0008: "SRTP_AEAD_AES_256_GCM",
+    0x0009: "DOUBLE_AEAD_AES_128_GCM_AEAD_AES_128_GCM",
+    0x000A: "DOUBLE_AEAD_AES_256_GCM_AEAD_AES_256_GCM",
+    0x000B: "SRTP_ARIA_128_CTR_HMAC_SHA1_80",
+    0x000C: "SRTP_ARIA_128_CTR_HMAC_SHA1_32",
+    0x000D: "SRTP_ARIA_256_CTR_HMAC_SHA1_80",
+    0x000E: "SRTP_ARIA_256_CTR_HMAC_SHA1_32",
+    0x000F: "SRTP_AEAD_ARIA_128_GCM",
+    0x0010: "SRTP_AEAD_ARIA_256_GCM",
+}
+
+
+def srtp_profile_name(code: int) -> str:
+    return SRTP_PROTECTION_PROFILE_NAMES.get(code, f"0x{code:04x}")

@@ -102,6 +102,12 @@ class ConnectionSummary:
     quic_retry: int = 0
     quic_version_negotiation: int = 0
     quic_0rtt: int = 0
+    # DTLS (transport == 'dtls')
+    hello_verify_request: bool = False
+    srtp_profiles_offered: list[str] = field(default_factory=list)
+    srtp_profile: str | None = None
+    dtls_connection_id: bool = False
+    dtls_packets: str | None = None      # what was counted, not parsed: "stun=N duplicate_records=N ..."
     # certificates
     cert_chain: list[CertInfo] = field(default_factory=list)
     cert_count: int = 0

@@ -43,6 +43,7 @@ CAPTURES = ROOT / "captures"
 SHARED = ROOT.parent / "shared" / "captures"
 KEYLOG = CAPTURES / "keylog.txt"
 SERVER_KEY = CAPTURES / "server.key"
+DTLS_KEYLOG = CAPTURES / "dtls" / "keylog.txt"
 
 DEFAULT_EXAMPLES = 100
 MAX_CORPUS_FILE = 192 * 1024   # larger captures are cropped (a truncation is one more mutation)
@@ -61,6 +62,7 @@ def examples(default: int = DEFAULT_EXAMPLES) -> int:
 def corpus() -> tuple[tuple[str, bytes], ...]:
     """(name, bytes) of every bundled and shared capture, cropped to MAX_CORPUS_FILE."""
     files = sorted(p for p in CAPTURES.iterdir() if p.suffix in CAPTURE_SUFFIXES)
+    files += sorted(p for p in (CAPTURES / "dtls").iterdir() if p.suffix in CAPTURE_SUFFIXES)
     if SHARED.is_dir():
         files += sorted(p for p in SHARED.rglob("*") if p.is_file() and p.suffix in CAPTURE_SUFFIXES)
     out = []
@@ -72,7 +74,7 @@ def corpus() -> tuple[tuple[str, bytes], ...]:
 
 def key_material() -> KeyMaterial:
     """The bundled key log and server RSA key (test material only), fresh: a run adds to it."""
-    return load_key_material([KEYLOG], [SERVER_KEY])
+    return load_key_material([KEYLOG, DTLS_KEYLOG], [SERVER_KEY])
 
 
 # --------------------------------------------------------------------------- decoding real captures

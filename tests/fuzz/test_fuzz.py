@@ -1,4 +1,4 @@
-"""Fuzzing with real captures mutated at the capture, TCP, TLS and QUIC layers (hypothesis).
+"""Fuzzing with real captures mutated at the capture, TCP, TLS, QUIC and DTLS layers (hypothesis).
 
 Each test draws a capture from the corpus (bundled and shared captures, see
 fuzz_support.py), mutates it at one layer, runs the whole pipeline (with the
@@ -16,7 +16,10 @@ summary stays within the documented bounds.
 - TLS layer: TCP payloads with record/handshake headers and length fields set to
   boundary values, byte flips, insertions and deletions;
 - QUIC layer: the UDP datagrams of QUIC captures with header flips, truncation,
-  duplication, reordering and junk datagrams.
+  duplication, reordering and junk datagrams;
+- DTLS layer: the datagrams of the DTLS captures with record and fragment header flips,
+  epochs, record lengths, fragment offsets/lengths and message_seq set to any value,
+  handshake records split into two fragments, truncation, duplication, reordering, junk.
 
 CI runs FUZZ_EXAMPLES (default 100) examples per test; README.md "Fuzzing" gives
 the longer run by hand.
@@ -322,8 +325,122 @@ def test_quic_layer(tmp_path: Path, which: int, ops: list[tuple], decrypt: bool)
     run_bytes(data, tmp_path / "in.pcap", keys=keys)
 
 
+# --------------------------------------------------------------------------- DTLS layer
+
+DTLS_FILES = [i for i in range(len(CORPUS)) if any(len(d[6]) >= 25 and d[6][0] == 22 and d[6][1] == 0xFE
+                                                   for d in decoded(i)[1])]
+
+dtls_op = st.one_of(
+    st.tuples(st.just("flip"), index, st.integers(0, 24), byte_value),       # record and fragment headers
+    st.tuples(st.just("flip_any"), index, index, byte_value),
+    st.tuples(st.just("epoch"), index, st.integers(0, 0xFFFF)),
+    st.tuples(st.just("length"), index, st.integers(-40, 40)),
+    st.tuples(st.just("fragment"), index, st.integers(0, 0xFFFFFF), st.integers(0, 0xFFFFFF)),
+    st.tuples(st.just("message_seq"), index, st.integers(0, 0xFFFF)),
+    st.tuples(st.just("refragment"), index, st.integers(1, 400)),
+    st.tuples(st.just("truncate"), index, st.integers(0, 400)),
+    st.tuples(st.just("duplicate"), index, index),
+    st.tuples(st.just("swap"), index, index),
+    st.tuples(st.just("drop"), index),
+    st.tuples(st.just("junk"), index, st.binary(min_size=1, max_size=80)),
+)
+
+
+def _refragment(b: bytes, cut: int) -> bytes:
+    """A plaintext (epoch 0) first record holding one handshake fragment split in two fragments of
+    two records, as a sender with a small MTU would (RFC 6347 4.2.3); the rest of the datagram kept.
+    The second record gets a sequence number far from the sender's own (no false duplicate)."""
+    if len(b) < 25 or b[0] != 22 or b[3:5] != b"\x00\x00":
+        return b
+    rec_len = int.from_bytes(b[11:13], "big")
+    frag = b[13:13 + rec_len]
+    t, length, seq = frag[0], frag[1:4], frag[4:6]
+    off = int.from_bytes(frag[6:9], "big")
+    flen = int.from_bytes(frag[9:12], "big")
+    body = frag[12:12 + flen]
+    if len(body) < 2 or 12 + flen != rec_len:
+        return b
+    cut = 1 + cut % (len(body) - 1)
+    out = b""
+    for i, (o, part) in enumerate(((off, body[:cut]), (off + cut, body[cut:]))):
+        f = bytes((t,)) + length + seq + o.to_bytes(3, "big") + len(part).to_bytes(3, "big") + part
+        seqno = int.from_bytes(b[5:11], "big") + (i << 40)
+        out += b[0:5] + seqno.to_bytes(6, "big") + len(f).to_bytes(2, "big") + f
+    return out + b[13 + rec_len:]
+
+
+def mutate_dtls(dgs: list, ops: list[tuple]) -> list:
+    dgs = list(dgs)
+    for op in ops:
+        if not dgs:
+            break
+        i = op[1] % len(dgs)
+        fr, ts, src, sport, dst, dport, payload = dgs[i]
+        kind = op[0]
+        b = bytearray(payload)
+        if kind in ("flip", "flip_any") and b:
+            b[op[2] % len(b)] = op[3]
+        elif kind == "epoch" and len(b) >= 5:
+            b[3:5] = op[2].to_bytes(2, "big")
+        elif kind == "length" and len(b) >= 13:
+            b[11:13] = ((int.from_bytes(b[11:13], "big") + op[2]) & 0xFFFF).to_bytes(2, "big")
+        elif kind == "fragment" and len(b) >= 25:
+            b[19:22] = op[2].to_bytes(3, "big")
+            b[22:25] = op[3].to_bytes(3, "big")
+        elif kind == "message_seq" and len(b) >= 19:
+            b[17:19] = op[2].to_bytes(2, "big")
+        elif kind == "refragment":
+            b = bytearray(_refragment(bytes(b), op[2]))
+        elif kind == "truncate":
+            del b[op[2]:]
+        elif kind == "duplicate":
+            dgs.insert(op[2] % (len(dgs) + 1), dgs[i])
+            continue
+        elif kind == "swap":
+            j = op[2] % len(dgs)
+            dgs[i], dgs[j] = dgs[j], dgs[i]
+            continue
+        elif kind == "drop":
+            del dgs[i]
+            continue
+        elif kind == "junk":
+            b = bytearray(b"\x16\xfe\xfd\x00\x00" + op[2])
+        dgs[i] = (fr, ts, src, sport, dst, dport, bytes(b))
+    return dgs
+
+
+@pytest.mark.skipif(not DTLS_FILES, reason="no DTLS captures in the corpus")
+@SETTINGS
+@given(which=st.integers(0, max(0, len(DTLS_FILES) - 1)), ops=st.lists(dtls_op, min_size=1, max_size=6),
+       decrypt=st.booleans())
+def test_dtls_layer(tmp_path: Path, which: int, ops: list[tuple], decrypt: bool) -> None:
+    segs, udp, _dsb = decoded(DTLS_FILES[which])
+    data = segments_pcap(segs, mutate_dtls(list(udp), ops))
+    run_bytes(data, tmp_path / "in.pcap", keys=key_material() if decrypt else None)
+
+
+def test_refragmenting_keeps_the_row(tmp_path: Path) -> None:
+    """The `refragment` mutation makes valid fragments: a capture whose every handshake datagram is
+    refragmented still gives the same handshake (so the fuzzer exercises reassembly, not only errors)."""
+    from analyzer.pipeline import analyze_file
+
+    i = next(i for i in DTLS_FILES if CORPUS[i][0] == "dtls12-aead.pcap")
+    segs, udp, _ = decoded(i)
+    a, b = tmp_path / "a.pcap", tmp_path / "b.pcap"
+    a.write_bytes(segments_pcap(segs, udp))
+    ops = [("refragment", k, 37) for k in range(len(udp))]
+    b.write_bytes(segments_pcap(segs, mutate_dtls(list(udp), ops)))
+    before, after = list(analyze_file(a)), list(analyze_file(b))
+    assert [(s.version, s.cipher_suite, s.handshake_complete, s.cert_count) for s in after] == \
+        [(s.version, s.cipher_suite, s.handshake_complete, s.cert_count) for s in before]
+    assert after[0].handshake_complete and after[0].cert_count == 1
+    assert len(b.read_bytes()) > len(a.read_bytes())          # the records were really split
+    assert sum(e.kind == "certificate" for e in after[0].events) == 1
+
+
 def test_corpus_covers_every_layer() -> None:
-    """The fuzz corpus holds real captures with TCP (TLS) and with QUIC."""
+    """The fuzz corpus holds real captures with TCP (TLS), with QUIC and with DTLS."""
     assert len(CORPUS) >= 20
     assert len(TCP_FILES) >= 15
     assert QUIC_FILES
+    assert len(DTLS_FILES) >= 10
