@@ -569,6 +569,55 @@ def keylog_command(
         raise typer.Exit(1)
 
 
+@app.command("keylog-check")
+def keylog_check(
+    inputs: list[Path] = typer.Argument(..., metavar="CAPTURE...", help=INPUTS_HELP),
+    keylog: list[Path] = typer.Option(..., "--keylog", metavar="FILE", help="NSS key log to check; repeatable."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv or jsonl."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file (mode 0600) instead of stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
+) -> None:
+    """Check key logs against captures: missing labels per connection, unmatched, duplicate, conflicting and
+    malformed lines. Exit 0 every TLS connection can be decrypted, 1 some cannot, 2 usage or input error."""
+    from .decrypt.check import KeylogChecker, load
+    from .decrypt.keys import KeyFileError
+    from .decrypt.output import open_private
+    from .report.keylog_check import CHECK_FORMATS, write_check
+
+    if fmt not in CHECK_FORMATS:
+        _say("error", f"unknown --format {fmt!r}; choose one of {', '.join(CHECK_FORMATS)}")
+        raise typer.Exit(2)
+    try:
+        index, keys = load(keylog)
+    except KeyFileError as e:
+        _say("error", str(e))
+        raise typer.Exit(2)
+    checker = KeylogChecker(index, keys)
+    read_ok, failed = run_analysis(inputs, lambda s: None, quiet=quiet,
+                                   options=Options(include_non_tls=False, keys=keys, on_connection=checker))
+    if read_ok == 0:
+        raise typer.Exit(2)
+    result = checker.result()
+    try:
+        if output is not None:
+            import io
+
+            with open_private(output) as f, io.TextIOWrapper(f, encoding="utf-8", newline="") as text:
+                write_check(result, fmt, text)
+        else:
+            write_check(result, fmt, sys.stdout)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        os._exit(0)
+    except OSError as e:
+        _say("error", f"cannot write {output}: {e.strerror or e}")
+        raise typer.Exit(2)
+    if failed:
+        raise typer.Exit(2)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 def _size(p: Path) -> int:
     try:
         return p.stat().st_size

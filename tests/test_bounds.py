@@ -660,6 +660,16 @@ def test_max_rows_in_memory_spills_sorted_runs_and_reads_them_back(monkeypatch, 
     assert set(glob.glob(os.path.join(tempfile.gettempdir(), "handshake-analyzer-rows-*"))) <= leftovers
 
 
+def test_keylog_check_lists_at_most_max_listed_problems(monkeypatch: pytest.MonkeyPatch) -> None:
+    from analyzer.decrypt import check as check_mod
+
+    monkeypatch.setattr(check_mod, "MAX_LISTED", 3)
+    index = check_mod.KeylogIndex()
+    index.add_text("\n".join(f"CLIENT_RANDOM {i:064x}" for i in range(7)), "k.txt")   # 7 lines of 2 fields
+    assert index.counts["malformed"] == 7
+    assert [p.number for p in index.problems] == [1, 2, 3]
+
+
 # --------------------------------------------------------------------------- the README table
 
 BOUND_NAMES = [
@@ -672,6 +682,7 @@ BOUND_NAMES = [
     "MAX_CRYPTO_BUFFER", "MAX_CRYPTO_OFFSET", "MAX_CRYPTO_FRAGMENTS", "MAX_UDP_CONVERSATIONS",
     "MAX_TRANSCRIPT", "MAX_SESSIONS", "MAX_PROBLEMS", "MAX_INTERNED", "MAX_DISTINCT_COUNTED", "MAX_CANDIDATES",
     "MAX_ROWS_IN_MEMORY",
+    "MAX_LISTED",
 ]
 
 

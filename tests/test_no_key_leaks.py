@@ -137,6 +137,9 @@ COMMANDS = [
                                "--out", "OUT/dec2"], False),
     ("keylog", ["keylog", *CAPS, *K], True),
     ("keylog-file", ["keylog", *CAPS, *K, "-o", "OUT/recovered.keylog"], False),
+    ("keylog-check", ["keylog-check", *CAPS, "--keylog", str(KEYLOG)], False),
+    ("keylog-check-csv-file", ["keylog-check", *CAPS, "--keylog", str(KEYLOG), "-f", "csv", "-o", "OUT/check.csv"], False),
+    ("keylog-check-bad-lines", ["keylog-check", *CAPS, "--keylog", "bad-keylog.txt", "-f", "jsonl"], False),
     # error paths
     ("bad-keylog-lines", ["connections", *CAPS, "--keylog", "bad-keylog.txt", "--key", str(KEY)], False),
     ("only-bad-keylog-lines", ["summary", *CAPS, "--keylog", "only-bad-keylog.txt"], False),

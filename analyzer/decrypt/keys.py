@@ -16,7 +16,7 @@ import hashlib
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 # NSS key log labels (https://firefox-source-docs.mozilla.org/security/nss/legacy/key_log_format/)
 # label -> (length of the identifier, allowed secret lengths)
@@ -36,6 +36,44 @@ TLS_KEYLOG_DSB = 0x544C534B   # pcapng Decryption Secrets Block type: NSS key lo
 MAX_SESSIONS = 100_000        # remembered master secrets (oldest dropped first)
 MAX_PROBLEMS = 200
 _HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def keylog_text_lines(data: bytes | str) -> Iterator[tuple[int, str]]:
+    """(line number, stripped line) of key log text, comments and blank lines left out.
+
+    Lines are counted at line feeds (a carriage return before one is dropped), as an editor numbers them.
+    """
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", errors="replace")
+    for number, line in enumerate(data.split("\n"), 1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            yield number, line
+
+
+def parse_keylog_line(line: str) -> tuple[str, bytes, bytes] | str:
+    """One NSS key log line: (label, identifier, secret), or why it cannot be used (never echoing a secret)."""
+    parts = line.split()
+    label = parts[0]
+    spec = LABELS.get(label)
+    if spec is None:
+        # a line that starts with a secret (a mangled or shifted line) must not echo it
+        if len(label) > 40 or not label.replace("_", "").isalnum() or all(c in _HEX for c in label):
+            return "unknown label (not shown: it may be key material)"
+        return f"unknown label {label!r}"
+    if len(parts) != 3:
+        return f"{label} line has {len(parts)} fields (expected 3)"
+    try:
+        ident = bytes.fromhex(parts[1])
+        secret = bytes.fromhex(parts[2])
+    except ValueError:
+        return f"{label} line is not hexadecimal"
+    id_len, secret_lens = spec
+    if len(ident) != id_len:
+        return f"{label} identifier has {len(ident)} bytes (expected {id_len})"
+    if len(secret) not in secret_lens:
+        return f"{label} secret has {len(secret)} bytes (expected {' or '.join(map(str, secret_lens))})"
+    return label, ident, secret
 
 
 class KeyFileError(Exception):
@@ -79,47 +117,20 @@ class KeyMaterial:
 
     def add_keylog_text(self, data: bytes | str, source: str) -> int:
         """Parse key log text: `LABEL <hex id> <hex secret>` lines, `#` comments, blank lines."""
-        if isinstance(data, bytes):
-            data = data.decode("utf-8", errors="replace")
         used = 0
-        for number, line in enumerate(data.splitlines(), 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
+        for number, line in keylog_text_lines(data):
+            parsed = parse_keylog_line(line)
+            if isinstance(parsed, str):
+                self._problem(f"{source} line {number}: {parsed}; line skipped")
                 continue
-            reason = self._keylog_line(line)
-            if reason is None:
-                used += 1
+            label, ident, secret = parsed
+            if label == "RSA":
+                self.rsa_premasters[ident] = secret
             else:
-                self._problem(f"{source} line {number}: {reason}; line skipped")
+                self.secrets.setdefault(ident, {})[label] = secret
+            used += 1
         self.keylog_lines += used
         return used
-
-    def _keylog_line(self, line: str) -> str | None:
-        parts = line.split()
-        label = parts[0]
-        spec = LABELS.get(label)
-        if spec is None:
-            # a line that starts with a secret (a mangled or shifted line) must not echo it
-            if len(label) > 40 or not label.replace("_", "").isalnum() or all(c in _HEX for c in label):
-                return "unknown label (not shown: it may be key material)"
-            return f"unknown label {label!r}"
-        if len(parts) != 3:
-            return f"{label} line has {len(parts)} fields (expected 3)"
-        try:
-            ident = bytes.fromhex(parts[1])
-            secret = bytes.fromhex(parts[2])
-        except ValueError:
-            return f"{label} line is not hexadecimal"
-        id_len, secret_lens = spec
-        if len(ident) != id_len:
-            return f"{label} identifier has {len(ident)} bytes (expected {id_len})"
-        if len(secret) not in secret_lens:
-            return f"{label} secret has {len(secret)} bytes (expected {' or '.join(map(str, secret_lens))})"
-        if label == "RSA":
-            self.rsa_premasters[ident] = secret
-        else:
-            self.secrets.setdefault(ident, {})[label] = secret
-        return None
 
     def add_decryption_secrets(self, blocks: list[tuple[int, bytes]], source: str) -> None:
         """Secrets of pcapng Decryption Secrets Blocks; TLS key logs are used, other types noted."""

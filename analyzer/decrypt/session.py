@@ -88,6 +88,12 @@ class Decryptor:
         self._hs_secret: list[bytes | None] = [None, None]
         self._traffic: list[bytes | None] = [None, None]
         self._done = [False, False]
+        self.rsa_epms_prefix = b""     # first 8 bytes of the RSA-encrypted premaster (the key log's RSA label)
+
+    @property
+    def client_random(self) -> bytes:
+        """ClientHello.random of the connection's first handshake (public; empty before it)."""
+        return self._cr
 
     # -- protocol with the state machine -------------------------------------
 
@@ -414,11 +420,14 @@ class Decryptor:
             self._give_up(self._no_key_status(), None)
 
     def _client_key_exchange(self, body: bytes, frame: int) -> None:
-        if self._ms is not None or self._suite is None or self._suite.key_exchange != "RSA":
+        if self._suite is None or self._suite.key_exchange != "RSA":
             return
         epms = body
         if self._version > kdf.SSL3 and len(body) >= 2 and int.from_bytes(body[:2], "big") == len(body) - 2:
             epms = body[2:]
+        self.rsa_epms_prefix = epms[:8]
+        if self._ms is not None:
+            return
         pms = self.keys.rsa_premasters.get(epms[:8])
         if pms is None and self._rsa_key is not None:
             from cryptography.hazmat.primitives.asymmetric import padding
