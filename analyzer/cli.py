@@ -569,6 +569,58 @@ def keylog_command(
         raise typer.Exit(1)
 
 
+@app.command("inject-secrets")
+def inject_secrets(
+    capture: Path = typer.Argument(..., metavar="CAPTURE", help="One capture file (pcap or pcapng, optionally .gz)."),
+    output: Path = typer.Option(..., "--output", "-o", metavar="OUT.pcapng", help="The pcapng to write (mode 0600)."),
+    keylog: list[Path] = keylog_option(),
+    key: list[Path] = key_option(),
+    key_password: Optional[str] = key_password_option(),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
+) -> None:
+    """Rewrite a capture as pcapng with a Decryption Secrets Block holding the key log lines of its connections
+    (RSA-decrypted sessions as CLIENT_RANDOM lines), so that Wireshark opens it decrypted without key options."""
+    from .capture import CaptureError
+    from .capture.rewrite import write_with_secrets
+    from .decrypt import TLS_KEYLOG_DSB, KeyMaterial
+    from .decrypt.inject import SecretsCollector
+    from .decrypt.output import open_private
+
+    if not capture.is_file():
+        _say("error", f"{capture}: not a capture file")
+        raise typer.Exit(2)
+    try:
+        if output.exists() and os.path.samefile(capture, output):
+            _say("error", f"{output}: the output would overwrite the input")
+            raise typer.Exit(2)
+    except OSError:
+        pass
+    keys = _key_material(keylog, key, key_password, quiet) or KeyMaterial()
+    os.umask(os.umask(0o077) | 0o077)
+    collector = SecretsCollector(keys)
+    read_ok, failed = run_analysis([capture], lambda s: None, quiet=quiet,
+                                   options=Options(include_non_tls=False, keys=keys, on_connection=collector))
+    _report_unused_keys(keys, quiet)
+    if read_ok == 0 or failed:
+        raise typer.Exit(2)
+    collector.finish()
+    secrets = [(TLS_KEYLOG_DSB, collector.text())] if collector.lines else []
+    try:
+        with open_private(output) as f:
+            packets = write_with_secrets(capture, f, secrets)
+    except (CaptureError, OSError) as e:
+        output.unlink(missing_ok=True)
+        _say("error", str(e) if isinstance(e, CaptureError) else f"cannot write {output}: {e.strerror or e}")
+        raise typer.Exit(2)
+    if not quiet:
+        for stream, status in collector.not_decrypted[:20]:
+            _say("warning", f"{capture.name} stream {stream}: not decrypted ({status}); the output holds no secret for it")
+    typer.echo(f"{packets} packets, {collector.tls_connections} TLS connections ({collector.covered} with secrets), "
+               f"{collector.lines} key log lines -> {output}")
+    if collector.not_decrypted:
+        raise typer.Exit(1)
+
+
 @app.command("keylog-check")
 def keylog_check(
     inputs: list[Path] = typer.Argument(..., metavar="CAPTURE...", help=INPUTS_HELP),

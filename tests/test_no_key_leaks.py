@@ -140,6 +140,11 @@ COMMANDS = [
     ("keylog-check", ["keylog-check", *CAPS, "--keylog", str(KEYLOG)], False),
     ("keylog-check-csv-file", ["keylog-check", *CAPS, "--keylog", str(KEYLOG), "-f", "csv", "-o", "OUT/check.csv"], False),
     ("keylog-check-bad-lines", ["keylog-check", *CAPS, "--keylog", "bad-keylog.txt", "-f", "jsonl"], False),
+    ("inject-secrets", ["inject-secrets", str(CAPTURES / "tls-mixed.pcapng"), *K, "-o", "OUT/injected.pcapng"], False),
+    ("inject-secrets-rsa-key", ["inject-secrets", str(CAPTURES / "tls12-rsa.pcap"), "--key", str(KEY),
+                                "-o", "OUT/injected.pcapng"], False),
+    ("inject-secrets-bad-lines", ["inject-secrets", str(CAPTURES / "tls12-ecdhe.pcap"), "--keylog", "bad-keylog.txt",
+                                  "-o", "OUT/injected.pcapng"], False),
     # error paths
     ("bad-keylog-lines", ["connections", *CAPS, "--keylog", "bad-keylog.txt", "--key", str(KEY)], False),
     ("only-bad-keylog-lines", ["summary", *CAPS, "--keylog", "only-bad-keylog.txt"], False),
@@ -166,7 +171,7 @@ def test_no_key_material_in_any_output(work: Path, name: str, args: list[str], s
     else:
         assert leaks(r.stdout) == [], name
     for f in (p for p in (work / "out").rglob("*") if p.is_file()):
-        if f.name == "recovered.keylog":
+        if f.name in ("recovered.keylog", "injected.pcapng"):   # secrets are what these files are for
             assert leaks(f.read_bytes()) and (f.stat().st_mode & 0o777) == 0o600
             continue
         assert leaks(contents(f)) == [], (name, f.name)

@@ -158,6 +158,12 @@ class KeylogIndex:
             self.problems.append(p)
 
 
+def carried_protected_records(s: ConnectionSummary) -> bool:
+    """Whether the connection sent anything under encryption (ChangeCipherSpec, encrypted records)."""
+    return bool(s.encrypted_records_client or s.encrypted_records_server
+                or any(e.kind in _ENCRYPTED_EVENTS for e in s.events))
+
+
 def _ident_name(label: str) -> str:
     return "encrypted premaster" if label == RSA_LABEL else "client random"
 
@@ -228,8 +234,7 @@ class KeylogChecker:
         elif not tls13 and status == OK:
             missing = []
             note = "decrypted with the master secret of the session it resumed"
-        encrypted = (s.encrypted_records_client or s.encrypted_records_server
-                     or any(e.kind in _ENCRYPTED_EVENTS for e in s.events))
+        encrypted = carried_protected_records(s)
         if s.version_code is None:
             verdict, note, missing = NOTHING, "no ServerHello: nothing was encrypted", []
         elif not encrypted:

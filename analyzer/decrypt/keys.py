@@ -101,6 +101,7 @@ class KeyMaterial:
     problems: list[str] = field(default_factory=list)
     keylog_lines: int = 0
     connections: int = 0        # connections that looked for keys here (in this process)
+    asked: set[bytes] | None = field(default=None, repr=False)   # when a set: client randoms looked up (inject-secrets)
     _sessions: "OrderedDict[bytes, bytes]" = field(default_factory=OrderedDict, repr=False)
     _cert_keys: dict[bytes, ServerKey | None] = field(default_factory=dict, repr=False)
 
@@ -141,6 +142,8 @@ class KeyMaterial:
                 self._problem(f"{source} decryption secrets block {i + 1}: type 0x{stype:08x} is not a TLS key log; ignored")
 
     def secret(self, client_random: bytes, label: str) -> bytes | None:
+        if self.asked is not None:
+            self.asked.add(client_random)
         labels = self.secrets.get(client_random)
         return labels.get(label) if labels else None
 

@@ -35,6 +35,7 @@ from .suites import SuiteParams, UnsupportedCipher, suite_params
 _SIDE = ("client", "server")
 _CT_APPLICATION_DATA = 23
 _MAX_ERRORS = 8
+_MAX_CLIENT_RANDOMS = 8               # handshakes (first and renegotiations) whose client random is kept
 _DHE = ("DHE", "ECDHE", "DH", "ECDH", "DHE_PSK", "ECDHE_PSK")
 MAX_TRANSCRIPT = 1 << 22              # handshake transcript bytes kept per handshake; beyond: handshake_error
 
@@ -89,11 +90,12 @@ class Decryptor:
         self._traffic: list[bytes | None] = [None, None]
         self._done = [False, False]
         self.rsa_epms_prefix = b""     # first 8 bytes of the RSA-encrypted premaster (the key log's RSA label)
+        self.client_randoms: list[bytes] = []   # of each handshake (renegotiations too; at most _MAX_CLIENT_RANDOMS)
 
     @property
     def client_random(self) -> bytes:
         """ClientHello.random of the connection's first handshake (public; empty before it)."""
-        return self._cr
+        return self.client_randoms[0] if self.client_randoms else b""
 
     # -- protocol with the state machine -------------------------------------
 
@@ -318,6 +320,8 @@ class Decryptor:
         self._ch1_len = 0
         self._done = [False, False]
         self._cr = ch.random
+        if len(self.client_randoms) < _MAX_CLIENT_RANDOMS:
+            self.client_randoms.append(ch.random)
         self._session_id = ch.legacy_session_id
         self._ticket = ch.extensions.session_ticket or None
         self._ms = None
