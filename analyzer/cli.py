@@ -92,6 +92,12 @@ def key_option() -> Any:
                         help="Server RSA private key (PEM PKCS#1/PKCS#8, DER or PKCS#12), matched to certificates; repeatable.")
 
 
+def psk_option() -> Any:
+    return typer.Option([], "--psk", metavar="[IDENTITY=]HEX",
+                        help="Pre-shared key of TLS 1.2 PSK suites (TLS_PSK_WITH_*), hex; IDENTITY= picks it by the "
+                             "ClientKeyExchange psk_identity; repeatable (at most one without identity).")
+
+
 def key_password_option() -> Any:
     return typer.Option(None, "--key-password", envvar="HANDSHAKE_ANALYZER_KEY_PASSWORD",
                         help="Password of encrypted --key files (or set HANDSHAKE_ANALYZER_KEY_PASSWORD).")
@@ -201,6 +207,7 @@ def connections(
     keylog: list[Path] = keylog_option(),
     key: list[Path] = key_option(),
     key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
 ) -> None:
     """One row per connection: versions, cipher suites, SNI, ALPN, session resumption, certificates and why handshakes failed."""
     from .report.table import TableBuilder
@@ -213,7 +220,7 @@ def connections(
         _say("error", "--format parquet needs --output PATH")
         raise typer.Exit(2)
     rows = TableBuilder()
-    keys = _key_material(keylog, key, key_password, quiet)
+    keys = _key_material(keylog, key, key_password, quiet, psk)
     opts = Options(include_non_tls=not tls_only, keys=keys, keylog=str(keylog[0]) if keylog else None)
     read_ok, failed = run_analysis(inputs, rows.add, quiet=quiet, options=opts,
                                    batch=BatchOptions(jobs=jobs, scheduler=scheduler, out=out, resume=resume))
@@ -231,14 +238,15 @@ def connections(
         raise typer.Exit(1)
 
 
-def _key_material(keylog: list[Path], key: list[Path], password: Optional[str], quiet: bool) -> "KeyMaterial | None":
-    """Load --keylog/--key files (exit 2 when one is unusable); bad key log lines are warnings."""
+def _key_material(keylog: list[Path], key: list[Path], password: Optional[str], quiet: bool,
+                  psk: list[str] | None = None) -> "KeyMaterial | None":
+    """Load --keylog/--key files and --psk keys (exit 2 when one is unusable); bad key log lines are warnings."""
     from .decrypt.keys import KeyFileError, load_key_material
 
-    if not keylog and not key:
+    if not keylog and not key and not psk:
         return None
     try:
-        km = load_key_material(keylog, key, password)
+        km = load_key_material(keylog, key, password, psk)
     except KeyFileError as e:
         _say("error", str(e))
         raise typer.Exit(2)
@@ -390,12 +398,13 @@ def report(
     keylog: list[Path] = keylog_option(),
     key: list[Path] = key_option(),
     key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
 ) -> None:
     """Write connections.parquet/.csv/.jsonl, summary.json and a self-contained index.html (charts, table, ladder diagrams)."""
     from .report.html import ReportCollector, write_report
 
     collector = ReportCollector(max_details)
-    keys = _key_material(keylog, key, key_password, quiet)
+    keys = _key_material(keylog, key, key_password, quiet, psk)
     opts = Options(include_non_tls=not tls_only, keys=keys, keylog=str(keylog[0]) if keylog else None)
     read_ok, failed = run_analysis(inputs, collector.add, quiet=quiet, options=opts)
     _report_unused_keys(keys, quiet)
@@ -465,13 +474,14 @@ def summary(
     keylog: list[Path] = keylog_option(),
     key: list[Path] = key_option(),
     key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
 ) -> None:
     """Print summary tables: connections per capture, versions, cipher suites, groups, ALPN, resumption, failures, alerts, durations."""
     from .report.summary import render_summary, summarize
     from .report.table import TableBuilder
 
     rows = TableBuilder()
-    keys = _key_material(keylog, key, key_password, quiet)
+    keys = _key_material(keylog, key, key_password, quiet, psk)
     opts = Options(include_non_tls=not tls_only, keys=keys, keylog=str(keylog[0]) if keylog else None)
     read_ok, failed = run_analysis(inputs, rows.add, quiet=quiet, options=opts, batch=BatchOptions(jobs=jobs))
     _report_unused_keys(keys, quiet)
@@ -492,12 +502,13 @@ def decrypt(
     keylog: list[Path] = keylog_option(),
     key: list[Path] = key_option(),
     key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
 ) -> None:
     """Write the decrypted application data of every connection: each direction, and a Follow-TLS-Stream text view."""
     from .decrypt.output import StreamFiles
 
-    keys = _key_material(keylog, key, key_password, quiet)
+    keys = _key_material(keylog, key, key_password, quiet, psk)
     try:
         out.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as e:
@@ -534,15 +545,16 @@ def keylog_command(
     key: list[Path] = key_option(),
     keylog: list[Path] = keylog_option(),
     key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here (mode 0600) instead of stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
 ) -> None:
     """Print the secrets recovered for every connection as an NSS key log (for Wireshark), without sharing the key."""
     from .decrypt.output import keylog_lines, open_private
 
-    keys = _key_material(keylog, key, key_password, quiet)
+    keys = _key_material(keylog, key, key_password, quiet, psk)
     if keys is None:
-        _say("error", "give --key (or --keylog) to recover secrets from")
+        _say("error", "give --key, --psk (or --keylog) to recover secrets from")
         raise typer.Exit(2)
     lines: dict[str, None] = {}
 
@@ -576,6 +588,7 @@ def inject_secrets(
     keylog: list[Path] = keylog_option(),
     key: list[Path] = key_option(),
     key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
 ) -> None:
     """Rewrite a capture as pcapng with a Decryption Secrets Block holding the key log lines of its connections
@@ -595,7 +608,7 @@ def inject_secrets(
             raise typer.Exit(2)
     except OSError:
         pass
-    keys = _key_material(keylog, key, key_password, quiet) or KeyMaterial()
+    keys = _key_material(keylog, key, key_password, quiet, psk) or KeyMaterial()
     os.umask(os.umask(0o077) | 0o077)
     collector = SecretsCollector(keys)
     read_ok, failed = run_analysis([capture], lambda s: None, quiet=quiet,

@@ -670,6 +670,14 @@ def test_keylog_check_lists_at_most_max_listed_problems(monkeypatch: pytest.Monk
     assert [p.number for p in index.problems] == [1, 2, 3]
 
 
+def test_psk_longer_than_max_psk_bytes_is_refused() -> None:
+    km = KeyMaterial()
+    km.add_psk("a=" + "ab" * keys_mod.MAX_PSK_BYTES)           # the longest RFC 4279 allows
+    assert len(km.psks[b"a"]) == keys_mod.MAX_PSK_BYTES
+    with pytest.raises(keys_mod.KeyFileError, match="1 to"):
+        km.add_psk("b=" + "ab" * (keys_mod.MAX_PSK_BYTES + 1))
+
+
 # --------------------------------------------------------------------------- the README table
 
 BOUND_NAMES = [
@@ -682,7 +690,7 @@ BOUND_NAMES = [
     "MAX_CRYPTO_BUFFER", "MAX_CRYPTO_OFFSET", "MAX_CRYPTO_FRAGMENTS", "MAX_UDP_CONVERSATIONS",
     "MAX_TRANSCRIPT", "MAX_SESSIONS", "MAX_PROBLEMS", "MAX_INTERNED", "MAX_DISTINCT_COUNTED", "MAX_CANDIDATES",
     "MAX_ROWS_IN_MEMORY",
-    "MAX_LISTED",
+    "MAX_LISTED", "MAX_PSK_BYTES",
 ]
 
 

@@ -2,7 +2,8 @@
 
 Owns reading what the user gives (every NSS key log label, several files; RSA
 private keys as PEM PKCS#1/PKCS#8, DER, PKCS#12 with an optional password),
-matching RSA keys to server certificates by public key, decrypting an RSA
+pre-shared keys of TLS 1.2 PSK suites (by psk_identity), matching RSA keys to
+server certificates by public key, decrypting an RSA
 encrypted premaster (PKCS#1 v1.5), and remembering master secrets recovered
 from full TLS <= 1.2 handshakes so that resumptions (session ID or ticket) in
 the same run can reuse them. A bad key log line is a recorded problem naming
@@ -35,6 +36,7 @@ LABELS: dict[str, tuple[int, tuple[int, ...]]] = {
 TLS_KEYLOG_DSB = 0x544C534B   # pcapng Decryption Secrets Block type: NSS key log text
 MAX_SESSIONS = 100_000        # remembered master secrets (oldest dropped first)
 MAX_PROBLEMS = 200
+MAX_PSK_BYTES = 65535         # RFC 4279 section 5.3: a PSK is at most 2^16-1 bytes (its uint16 length)
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
@@ -97,6 +99,7 @@ class KeyMaterial:
 
     secrets: dict[bytes, dict[str, bytes]] = field(default_factory=dict, repr=False)   # client random -> label -> secret
     rsa_premasters: dict[bytes, bytes] = field(default_factory=dict, repr=False)       # first 8 bytes of EPMS -> PMS
+    psks: dict[bytes | None, bytes] = field(default_factory=dict, repr=False)         # psk_identity (None: any) -> PSK
     server_keys: list[ServerKey] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     keylog_lines: int = 0
@@ -149,6 +152,31 @@ class KeyMaterial:
 
     def has_secrets_for(self, client_random: bytes) -> bool:
         return client_random in self.secrets
+
+    # -- pre-shared keys (TLS 1.2 PSK suites) --------------------------------
+
+    def add_psk(self, spec: str) -> None:
+        """`HEX` (any identity) or `IDENTITY=HEX` (that ClientKeyExchange psk_identity); raises `KeyFileError`.
+
+        The error names the identity, never the key.
+        """
+        identity, sep, value = spec.rpartition("=")
+        try:
+            psk = bytes.fromhex(value.strip())
+        except ValueError:
+            raise KeyFileError(f"--psk {identity + sep if sep else ''}...: the key is not hexadecimal") from None
+        if not psk or len(psk) > MAX_PSK_BYTES:
+            raise KeyFileError(f"--psk {identity + sep if sep else ''}...: the key must have 1 to {MAX_PSK_BYTES} bytes")
+        ident = identity.encode() if sep else None
+        if ident in self.psks:
+            who = f"identity {identity!r}" if sep else "without identity"
+            raise KeyFileError(f"--psk {who} given twice")
+        self.psks[ident] = psk
+
+    def psk_for(self, identity: bytes) -> bytes | None:
+        """The PSK for a ClientKeyExchange psk_identity: the one given for it, else the one without identity."""
+        psk = self.psks.get(identity)
+        return psk if psk is not None else self.psks.get(None)
 
     # -- RSA keys ----------------------------------------------------------
 
@@ -247,7 +275,7 @@ class KeyMaterial:
 
     @property
     def empty(self) -> bool:
-        return not (self.secrets or self.rsa_premasters or self.server_keys)
+        return not (self.secrets or self.rsa_premasters or self.server_keys or self.psks)
 
     def _problem(self, msg: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
@@ -278,7 +306,8 @@ class KeyMaterial:
 
 def load_key_material(keylogs: list[str | os.PathLike] | None = None,
                       server_keys: list[str | os.PathLike] | None = None,
-                      password: str | bytes | None = None) -> KeyMaterial:
+                      password: str | bytes | None = None,
+                      psks: list[str] | None = None) -> KeyMaterial:
     """Key material from key log files and RSA key files; raises `KeyFileError` for an unusable file.
 
     Bad key log lines do not raise: they are in `problems` (file and line number).
@@ -289,4 +318,6 @@ def load_key_material(keylogs: list[str | os.PathLike] | None = None,
             km._problem(f"{os.fspath(path)}: no usable key log line")
     for path in server_keys or ():
         km.add_private_key_file(path, password)
+    for spec in psks or ():
+        km.add_psk(spec)
     return km
