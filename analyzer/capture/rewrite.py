@@ -48,6 +48,7 @@ _PCAP_HEADER = 24
 _PCAP_RECORD = 16
 _PCAP_FCS_PRESENT = 0x04000000      # pcap header link type field: "FCS length present" flag (bit 26)
 _PCAP_LINKTYPE_MASK = 0x03FFFFFF
+_MAX_PCAPNG_LINKTYPE = 0xFFFF       # an IDB's LinkType is 16 bits
 USER_APPLICATION = "handshake-analyzer inject-secrets"
 
 
@@ -185,6 +186,9 @@ def _copy_pcap(src: _Source, magic: bytes, out: BinaryIO, secrets: list[tuple[in
     if len(rest) < _PCAP_HEADER - 4:
         raise CaptureError("truncated pcap file header", src.path)
     _vmaj, _vmin, _zone, _sigfigs, snaplen, network = struct.unpack(e + "HHiIII", rest)
+    linktype = network & _PCAP_LINKTYPE_MASK
+    if linktype > _MAX_PCAPNG_LINKTYPE:
+        raise CaptureError(f"link type {linktype} does not fit a pcapng interface (16 bits)", src.path)
     w = "<"   # the new file's byte order
     shb = struct.pack(w + "IHHq", _BOM, 1, 0, _UNKNOWN_SECTION_LENGTH)
     shb += _option(w, _OPT_SHB_USERAPPL, USER_APPLICATION.encode()) + _option(w, _OPT_END, b"")
@@ -198,7 +202,7 @@ def _copy_pcap(src: _Source, magic: bytes, out: BinaryIO, secrets: list[tuple[in
         opts += _option(w, _OPT_IF_FCSLEN, bytes((((network >> 28) & 0xF) * 2,)))  # header gives 16-bit words
     if opts:
         opts += _option(w, _OPT_END, b"")
-    out.write(_block(w, _IDB, struct.pack(w + "HHI", network & _PCAP_LINKTYPE_MASK, 0, snaplen) + opts))
+    out.write(_block(w, _IDB, struct.pack(w + "HHI", linktype, 0, snaplen) + opts))
     unit = 10 ** tsresol
     packets = 0
     record = struct.Struct(e + "IIII")
