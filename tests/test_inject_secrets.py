@@ -175,6 +175,15 @@ def test_damaged_or_wrong_input_writes_nothing(tmp_path: Path) -> None:
     r = inject(cut, out, "--keylog", str(KEYLOG))
     assert r.returncode == 2 and "cut off" in r.stderr and not out.exists()
     assert inject(CAPTURES / "keylog.txt", out, "--keylog", str(KEYLOG)).returncode == 2 and not out.exists()
+    # a pcapng block whose trailing length disagrees with its header (the reader resyncs; the copy refuses)
+    ng = bytearray((CAPTURES / "tls13-chacha.pcapng").read_bytes())
+    first = int.from_bytes(ng[4:8], "little")                       # the section header block
+    second = int.from_bytes(ng[first + 4:first + 8], "little")      # the interface block after it
+    ng[first + second - 4:first + second] = (second + 4).to_bytes(4, "little")
+    bad = tmp_path / "bad.pcapng"
+    bad.write_bytes(bytes(ng))
+    r = inject(bad, out, "--keylog", str(KEYLOG))
+    assert r.returncode == 2 and "lengths disagree" in r.stderr and not out.exists()
     same = tmp_path / "same.pcap"
     shutil.copy(CAPTURES / "tls13-aes128.pcap", same)
     r = inject(same, same, "--keylog", str(KEYLOG))

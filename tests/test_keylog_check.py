@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURES = ROOT / "captures"
 MAIN = sorted(p for p in CAPTURES.iterdir() if p.suffix in (".pcap", ".pcapng"))   # not captures/psk/
@@ -191,3 +193,38 @@ def test_usage_errors() -> None:
     assert cli(str(CAPTURES / "tls12-rsa.pcap"), "--keylog", str(KEYLOG), "-f", "xml").returncode == 2
     assert cli("nope.pcap", "--keylog", str(KEYLOG)).returncode == 2
     assert cli(str(CAPTURES / "tls12-rsa.pcap")).returncode == 2   # --keylog is required
+
+
+SHARED = ROOT.parent / "shared" / "captures"
+DRAFT19 = SHARED / "suricata" / "tls13-draft19" / "tls13_draft19.pcap"
+
+
+@pytest.mark.skipif(not DRAFT19.exists(), reason="shared capture missing")
+def test_early_data_offered_needs_the_early_traffic_secret() -> None:
+    """Suricata's TLS 1.3 draft-19 capture: two of its connections offer 0-RTT (early_data extension)."""
+    import analyzer
+
+    offered = {int(r.stream): bool(r.early_data_offered) for r in analyzer.analyze([DRAFT19]).itertuples()
+               if r.is_tls}
+    assert any(offered.values()) and not all(offered.values())
+    rc, records = check([DRAFT19], KEYLOG)
+    assert rc == 1
+    for c in of(records, "connection"):
+        assert set(c["needed"]) >= TLS13_NEEDED
+        assert ("CLIENT_EARLY_TRAFFIC_SECRET" in c["needed"]) == offered[c["stream"]]
+        assert set(c["missing"]) == set(c["needed"])
+
+
+def test_secrets_of_the_captures_own_block_count(tmp_path: Path) -> None:
+    """tls-mixed.pcapng carries its key log in a Decryption Secrets Block: no key log line is needed."""
+    lines = [ln for ln in KEYLOG.read_text().splitlines() if ln.startswith("#") or
+             ln.split()[1] != manifest_random("tls13-aes128.pcap", 0)]
+    own = {manifest_random("tls-mixed.pcapng", s) for s in (0, 1, 2)}
+    other = tmp_path / "other.txt"
+    other.write_text("\n".join(ln for ln in lines if ln.startswith("#")   # its RSA lines out too
+                               or (ln.split()[1] not in own and not ln.startswith("RSA "))) + "\n")
+    rc, records = check([CAPTURES / "tls-mixed.pcapng"], other)
+    assert rc == 0
+    for c in of(records, "connection"):
+        assert c["verdict"] == "ok" and c["keylog_lines"] == [] and "Decryption Secrets Block" in c["detail"]
+    assert of(records, "unmatched") and of(records, "cause") == []

@@ -282,7 +282,7 @@ class KeylogChecker:
         causes: list[str] = []
         needing = [c for c in conns if c.verdict != NOTHING]
         missing = [c for c in needing if c.verdict == MISSING]
-        if index.lines and needing and matched == 0:
+        if index.lines and matched == 0 and any(c.verdict != OK for c in needing):
             causes.append("no key log line matches a connection of these captures (no client random in common): "
                           "the key log was most likely written for another capture")
             return causes
