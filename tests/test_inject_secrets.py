@@ -225,3 +225,29 @@ def test_copy_is_streamed(tmp_path: Path) -> None:
     tracemalloc.stop()
     assert packets == 48 * ((40 << 20) // len(body)) and Sink.n > 40 << 20
     assert peak < 4 << 20, peak
+
+
+def _interfaces(path: Path) -> list[str]:
+    out = subprocess.run(["capinfos", "-I", str(path)], capture_output=True, text=True).stdout
+    keep = ("Encapsulation =", "Capture length =", "Time precision =", "Time ticks per second =",
+            "Number of packets =")
+    return [ln.strip() for ln in out.splitlines() if ln.strip().startswith(keep)]
+
+
+@pytest.mark.skipif(shutil.which("capinfos") is None or shutil.which("editcap") is None,
+                    reason="capinfos/editcap not installed")
+def test_pcap_interface_as_editcap_converts_it(tmp_path: Path) -> None:
+    """A pcap becomes the interface editcap's own pcap -> pcapng conversion makes: link type, snaplen, precision."""
+    snap = tmp_path / "snap100.pcap"       # snaplen 100, microseconds
+    subprocess.run(["editcap", "-F", "pcap", "-s", "100", str(CAPTURES / "tls12-rsa.pcap"), str(snap)], check=True,
+                   capture_output=True)
+    nsec = tmp_path / "nsec.pcap"          # nanoseconds
+    subprocess.run(["editcap", "-F", "nsecpcap", str(CAPTURES / "tls13-hrr.pcap"), str(nsec)], check=True,
+                   capture_output=True)
+    for src in (snap, nsec, CAPTURES / "tls12-ticket-resume.pcap"):
+        ref = tmp_path / (src.name + ".editcap.pcapng")
+        subprocess.run(["editcap", "-F", "pcapng", str(src), str(ref)], check=True, capture_output=True)
+        out = tmp_path / (src.name + ".ours.pcapng")
+        assert inject(src, out, "--keylog", str(KEYLOG)).returncode in (0, 1)
+        ours, theirs = _interfaces(out), _interfaces(ref)
+        assert ours == theirs and len(ours) == 5, (src.name, ours, theirs)
