@@ -89,7 +89,14 @@ class _Source:
 
     def read(self, n: int) -> bytes:
         """Exactly n bytes, or fewer at the end of the file."""
-        out = bytearray()
+        try:
+            first = self.fh.read(n)
+        except (OSError, EOFError) as exc:
+            raise CaptureError(f"cannot read at offset {self.offset}: {exc}", self.path) from None
+        if len(first) == n or not first:
+            self._count(len(first))
+            return first
+        out = bytearray(first)
         try:
             while len(out) < n:
                 chunk = self.fh.read(n - len(out))
@@ -98,10 +105,13 @@ class _Source:
                 out += chunk
         except (OSError, EOFError) as exc:
             raise CaptureError(f"cannot read at offset {self.offset}: {exc}", self.path) from None
-        self.offset += len(out)
+        self._count(len(out))
+        return bytes(out)
+
+    def _count(self, n: int) -> None:
+        self.offset += n
         if 0 <= self._max < self.offset:
             raise CaptureError(f"decompresses to more than {self._max} bytes (a decompression bomb?)", self.path)
-        return bytes(out)
 
     def close(self) -> None:
         if self.fh is not self._raw:
@@ -206,6 +216,7 @@ def _copy_pcap(src: _Source, magic: bytes, out: BinaryIO, secrets: list[tuple[in
     unit = 10 ** tsresol
     packets = 0
     record = struct.Struct(e + "IIII")
+    epb_head = struct.Struct(w + "IIIIIII").pack
     while True:
         hdr = src.read(_PCAP_RECORD)
         if not hdr:
@@ -220,5 +231,9 @@ def _copy_pcap(src: _Source, magic: bytes, out: BinaryIO, secrets: list[tuple[in
         if len(data) < incl:
             raise CaptureError(f"truncated record at offset {at} (the capture was cut off)", src.path)
         ts = sec * unit + frac
-        out.write(_block(w, _EPB, struct.pack(w + "IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, incl, orig) + data))
+        pad = -incl % 4
+        total = 32 + incl + pad
+        out.write(epb_head(_EPB, total, 0, ts >> 32, ts & 0xFFFFFFFF, incl, orig))
+        out.write(data)
+        out.write(b"\x00" * pad + struct.pack(w + "I", total))
         packets += 1
