@@ -93,6 +93,12 @@ def key_option() -> Any:
                         help="Server RSA private key (PEM PKCS#1/PKCS#8, DER or PKCS#12), matched to certificates; repeatable.")
 
 
+def psk_option() -> Any:
+    return typer.Option([], "--psk", metavar="[IDENTITY=]HEX",
+                        help="Pre-shared key of TLS 1.2 PSK suites (TLS_PSK_WITH_*), hex; IDENTITY= picks it by the "
+                             "ClientKeyExchange psk_identity; repeatable (at most one without identity).")
+
+
 def key_password_option() -> Any:
     return typer.Option(None, "--key-password", envvar="HANDSHAKE_ANALYZER_KEY_PASSWORD",
                         help="Password of encrypted --key files (or set HANDSHAKE_ANALYZER_KEY_PASSWORD).")
@@ -206,6 +212,7 @@ def connections(
     keylog: list[Path] = keylog_option(),
     key: list[Path] = key_option(),
     key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
 ) -> None:
     """One row per connection: versions, cipher suites, SNI, ALPN, session resumption, certificates and why handshakes failed."""
     from .report.table import TableBuilder
@@ -218,7 +225,7 @@ def connections(
         _say("error", "--format parquet needs --output PATH")
         raise typer.Exit(2)
     rows = TableBuilder()
-    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=not tls_only)
+    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=not tls_only, psk=psk)
     read_ok, failed = run_analysis(inputs, rows.add, quiet=quiet, options=opts,
                                    batch=BatchOptions(jobs=jobs, scheduler=scheduler, out=out, resume=resume))
     _report_unused_keys(keys, quiet)
@@ -235,14 +242,15 @@ def connections(
         raise typer.Exit(1)
 
 
-def _key_material(keylog: list[Path], key: list[Path], password: Optional[str], quiet: bool) -> "KeyMaterial | None":
-    """Load --keylog/--key files (exit 2 when one is unusable); bad key log lines are warnings."""
+def _key_material(keylog: list[Path], key: list[Path], password: Optional[str], quiet: bool,
+                  psk: list[str] | None = None) -> "KeyMaterial | None":
+    """Load --keylog/--key files and --psk keys (exit 2 when one is unusable); bad key log lines are warnings."""
     from .decrypt.keys import KeyFileError, load_key_material
 
-    if not keylog and not key:
+    if not keylog and not key and not psk:
         return None
     try:
-        km = load_key_material(keylog, key, password)
+        km = load_key_material(keylog, key, password, psk)
     except KeyFileError as e:
         _say("error", str(e))
         raise typer.Exit(2)
@@ -255,10 +263,10 @@ def _key_material(keylog: list[Path], key: list[Path], password: Optional[str], 
 
 
 def _keyed_options(keylog: list[Path], key: list[Path], password: Optional[str], quiet: bool,
-                   **options: Any) -> tuple["KeyMaterial | None", Options]:
-    """The key material of `--keylog`/`--key`/`--key-password` and the `Options` that decrypt with it
+                   psk: list[str] | None = None, **options: Any) -> tuple["KeyMaterial | None", Options]:
+    """The key material of `--keylog`/`--key`/`--key-password`/`--psk` and the `Options` that decrypt with it
     (pcapng Decryption Secrets Blocks are used with or without them); for every command that analyses."""
-    keys = _key_material(keylog, key, password, quiet)
+    keys = _key_material(keylog, key, password, quiet, psk)
     return keys, Options(keys=keys, keylog=str(keylog[0]) if keylog else None, **options)
 
 
@@ -310,6 +318,7 @@ def fingerprints(
     keylog: list[Path] = keylog_option(),
     key: list[Path] = key_option(),
     key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
 ) -> None:
     """Distinct JA3/JA3S/JA4/JA4S/JA4X fingerprints with their counts, SNIs and servers (JA4X of TLS 1.3 needs keys)."""
     from .report.writers import FINGERPRINT_FORMATS, write_fingerprints
@@ -320,7 +329,7 @@ def fingerprints(
         _say("error", f"--kind takes {', '.join(FINGERPRINT_KINDS)}; --format takes {', '.join(FINGERPRINT_FORMATS)}")
         raise typer.Exit(2)
     tally = FingerprintTally(tuple(kind) or FINGERPRINT_KINDS)
-    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=False)
+    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=False, psk=psk)
     read_ok, failed = run_analysis(inputs, tally.add, quiet=quiet, options=opts)
     _report_unused_keys(keys, quiet)
     if read_ok == 0:
@@ -351,6 +360,7 @@ def audit(
     keylog: list[Path] = keylog_option(),
     key: list[Path] = key_option(),
     key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
 ) -> None:
     """Check every TLS connection against a policy; print findings. Exit 0 clean, 1 findings at/above --fail-on, 2 usage or input error."""
     from .audit import FAIL_ON, FINDING_FORMATS, Auditor, PolicyError, default_policy, failing, load_policy, write_findings
@@ -375,7 +385,7 @@ def audit(
         _say("error", "--format parquet needs --output PATH")
         raise typer.Exit(2)
     auditor = Auditor(policy)
-    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=False)
+    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=False, psk=psk)
     read_ok, failed = run_analysis(inputs, auditor.add, quiet=quiet, options=opts,
                                    batch=BatchOptions(jobs=jobs, scheduler=scheduler, out=out, resume=resume))
     _report_unused_keys(keys, quiet)
@@ -416,12 +426,13 @@ def report(
     keylog: list[Path] = keylog_option(),
     key: list[Path] = key_option(),
     key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
 ) -> None:
     """Write connections.parquet/.csv/.jsonl, summary.json and a self-contained index.html (charts, table, ladder diagrams)."""
     from .report.html import ReportCollector, write_report
 
     collector = ReportCollector(max_details)
-    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=not tls_only)
+    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=not tls_only, psk=psk)
     frames: dict[str, FrameCounts] = {}
     read_ok, failed = run_analysis(inputs, collector.add, quiet=quiet, options=opts,
                                    on_frames=lambda name, counts: _add_frames(frames, name, counts))
@@ -448,6 +459,7 @@ def ladder(
     keylog: list[Path] = keylog_option(),
     key: list[Path] = key_option(),
     key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
 ) -> None:
     """Print the handshake of a connection as a ladder: one arrow per message, with frame numbers and ms offsets."""
     from rich.console import Console
@@ -464,7 +476,7 @@ def ladder(
         if stream is None or s.stream == stream:
             found.append((s.stream, s.first_frame, connection_text(s, markup=markup)))
 
-    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=True)
+    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=True, psk=psk)
     read_ok, failed = run_analysis([file], take, quiet=quiet, options=opts)
     _report_unused_keys(keys, quiet)
     if read_ok == 0:
@@ -497,13 +509,14 @@ def summary(
     keylog: list[Path] = keylog_option(),
     key: list[Path] = key_option(),
     key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
 ) -> None:
     """Print summary tables: connections per capture, versions, cipher suites, groups, ALPN, resumption, failures, alerts, durations."""
     from .report.summary import render_summary, summarize
     from .report.table import TableBuilder
 
     rows = TableBuilder()
-    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=not tls_only)
+    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=not tls_only, psk=psk)
     frames: dict[str, FrameCounts] = {}
     read_ok, failed = run_analysis(inputs, rows.add, quiet=quiet, options=opts, batch=BatchOptions(jobs=jobs),
                                    on_frames=lambda name, counts: _add_frames(frames, name, counts))
@@ -525,12 +538,13 @@ def decrypt(
     keylog: list[Path] = keylog_option(),
     key: list[Path] = key_option(),
     key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
 ) -> None:
     """Write the decrypted application data of every connection: each direction, and a Follow-TLS-Stream text view."""
     from .decrypt.output import StreamFiles
 
-    keys = _key_material(keylog, key, key_password, quiet)
+    keys = _key_material(keylog, key, key_password, quiet, psk)
     try:
         out.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as e:
@@ -567,15 +581,16 @@ def keylog_command(
     key: list[Path] = key_option(),
     keylog: list[Path] = keylog_option(),
     key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here (mode 0600) instead of stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
 ) -> None:
     """Print the secrets recovered for every connection as an NSS key log (for Wireshark), without sharing the key."""
     from .decrypt.output import keylog_lines, open_private
 
-    keys = _key_material(keylog, key, key_password, quiet)
+    keys = _key_material(keylog, key, key_password, quiet, psk)
     if keys is None:
-        _say("error", "give --key (or --keylog) to recover secrets from")
+        _say("error", "give --key, --psk (or --keylog) to recover secrets from")
         raise typer.Exit(2)
     lines: dict[str, None] = {}
 
@@ -607,6 +622,108 @@ def _add_frames(frames: "dict[str, FrameCounts]", name: str, counts: "FrameCount
     from .capture.model import FrameCounts
 
     frames.setdefault(name, FrameCounts()).add(counts)
+
+
+@app.command("inject-secrets")
+def inject_secrets(
+    capture: Path = typer.Argument(..., metavar="CAPTURE", help="One capture file (pcap or pcapng, optionally .gz)."),
+    output: Path = typer.Option(..., "--output", "-o", metavar="OUT.pcapng", help="The pcapng to write (mode 0600)."),
+    keylog: list[Path] = keylog_option(),
+    key: list[Path] = key_option(),
+    key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
+) -> None:
+    """Rewrite a capture as pcapng with a Decryption Secrets Block holding the key log lines of its connections
+    (RSA-decrypted sessions as CLIENT_RANDOM lines), so that Wireshark opens it decrypted without key options."""
+    from .capture import CaptureError
+    from .capture.rewrite import write_with_secrets
+    from .decrypt import TLS_KEYLOG_DSB, KeyMaterial
+    from .decrypt.inject import SecretsCollector
+    from .decrypt.output import open_private
+
+    if not capture.is_file():
+        _say("error", f"{capture}: not a capture file")
+        raise typer.Exit(2)
+    try:
+        if output.exists() and os.path.samefile(capture, output):
+            _say("error", f"{output}: the output would overwrite the input")
+            raise typer.Exit(2)
+    except OSError:
+        pass
+    keys = _key_material(keylog, key, key_password, quiet, psk) or KeyMaterial()
+    os.umask(os.umask(0o077) | 0o077)
+    collector = SecretsCollector(keys)
+    read_ok, failed = run_analysis([capture], lambda s: None, quiet=quiet,
+                                   options=Options(include_non_tls=False, keys=keys, on_connection=collector))
+    _report_unused_keys(keys, quiet)
+    if read_ok == 0 or failed:
+        raise typer.Exit(2)
+    collector.finish()
+    secrets = [(TLS_KEYLOG_DSB, collector.text())] if collector.lines else []
+    try:
+        with open_private(output) as f:
+            packets = write_with_secrets(capture, f, secrets)
+    except (CaptureError, OSError) as e:
+        output.unlink(missing_ok=True)
+        _say("error", str(e) if isinstance(e, CaptureError) else f"cannot write {output}: {e.strerror or e}")
+        raise typer.Exit(2)
+    if not quiet:
+        for stream, status in collector.not_decrypted[:20]:
+            _say("warning", f"{capture.name} stream {stream}: not decrypted ({status}); the output holds no secret for it")
+    typer.echo(f"{packets} packets, {collector.tls_connections} TLS connections ({collector.covered} with secrets), "
+               f"{collector.lines} key log lines -> {output}")
+    if collector.not_decrypted:
+        raise typer.Exit(1)
+
+
+@app.command("keylog-check")
+def keylog_check(
+    inputs: list[Path] = typer.Argument(..., metavar="CAPTURE...", help=INPUTS_HELP),
+    keylog: list[Path] = typer.Option(..., "--keylog", metavar="FILE", help="NSS key log to check; repeatable."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, csv or jsonl."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file (mode 0600) instead of stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
+) -> None:
+    """Check key logs against captures: missing labels per connection, unmatched, duplicate, conflicting and
+    malformed lines. Exit 0 every TLS connection can be decrypted, 1 some cannot, 2 usage or input error."""
+    from .decrypt.check import KeylogChecker, load
+    from .decrypt.keys import KeyFileError
+    from .decrypt.output import open_private
+    from .report.keylog_check import CHECK_FORMATS, write_check
+
+    if fmt not in CHECK_FORMATS:
+        _say("error", f"unknown --format {fmt!r}; choose one of {', '.join(CHECK_FORMATS)}")
+        raise typer.Exit(2)
+    try:
+        index, keys = load(keylog)
+    except KeyFileError as e:
+        _say("error", str(e))
+        raise typer.Exit(2)
+    checker = KeylogChecker(index, keys)
+    read_ok, failed = run_analysis(inputs, lambda s: None, quiet=quiet,
+                                   options=Options(include_non_tls=False, keys=keys, on_connection=checker))
+    if read_ok == 0:
+        raise typer.Exit(2)
+    result = checker.result()
+    try:
+        if output is not None:
+            import io
+
+            with open_private(output) as f, io.TextIOWrapper(f, encoding="utf-8", newline="") as text:
+                write_check(result, fmt, text)
+        else:
+            write_check(result, fmt, sys.stdout)
+            sys.stdout.flush()
+    except BrokenPipeError:
+        os._exit(0)
+    except OSError as e:
+        _say("error", f"cannot write {output}: {e.strerror or e}")
+        raise typer.Exit(2)
+    if failed:
+        raise typer.Exit(2)
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 def _size(p: Path) -> int:

@@ -685,6 +685,24 @@ def test_max_rows_in_memory_spills_sorted_runs_and_reads_them_back(monkeypatch, 
     assert set(glob.glob(os.path.join(tempfile.gettempdir(), "handshake-analyzer-rows-*"))) <= leftovers
 
 
+def test_keylog_check_lists_at_most_max_listed_problems(monkeypatch: pytest.MonkeyPatch) -> None:
+    from analyzer.decrypt import check as check_mod
+
+    monkeypatch.setattr(check_mod, "MAX_LISTED", 3)
+    index = check_mod.KeylogIndex()
+    index.add_text("\n".join(f"CLIENT_RANDOM {i:064x}" for i in range(7)), "k.txt")   # 7 lines of 2 fields
+    assert index.counts["malformed"] == 7
+    assert [p.number for p in index.problems] == [1, 2, 3]
+
+
+def test_psk_longer_than_max_psk_bytes_is_refused() -> None:
+    km = KeyMaterial()
+    km.add_psk("a=" + "ab" * keys_mod.MAX_PSK_BYTES)           # the longest RFC 4279 allows
+    assert len(km.psks[b"a"]) == keys_mod.MAX_PSK_BYTES
+    with pytest.raises(keys_mod.KeyFileError, match="1 to"):
+        km.add_psk("b=" + "ab" * (keys_mod.MAX_PSK_BYTES + 1))
+
+
 # --------------------------------------------------------------------------- the README table
 
 BOUND_NAMES = [
@@ -699,6 +717,7 @@ BOUND_NAMES = [
     "MAX_ROWS_IN_MEMORY", "MAX_RETRYABLE_CLOSES", "SYN_RETRY_WINDOW", "MAX_UNDECODABLE_KINDS",
     "MAX_UNCOMPRESSED_CERTIFICATE", "MAX_ZSTD_WINDOW",  # crossed in test_compressed_certificate.py
     "MAX_REASSEMBLY_BYTES", "MAX_FRAGMENTS", "MAX_MESSAGES_AHEAD", "MAX_RECORDS_REMEMBERED",
+    "MAX_LISTED", "MAX_PSK_BYTES",
 ]
 
 

@@ -10,6 +10,7 @@ secrets: printing them is its job.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -28,6 +29,12 @@ SECRETS_CAPTURES = [CAPTURES / "tls12-rsa.pcap", CAPTURES / "tls13-aes128.pcap",
                     CAPTURES / "tls12-ecdhe.pcap", CAPTURES / "tls12-resume.pcap"]
 
 
+PSK_DIR = CAPTURES / "psk"
+PSK_KEYLOG = PSK_DIR / "keylog.txt"
+PSKS = {n: f["psk"] for n, f in json.loads((PSK_DIR / "MANIFEST.json").read_text())["files"].items()}
+PSK_ARGS = [a for n, f in json.loads((PSK_DIR / "MANIFEST.json").read_text())["files"].items()
+            if f["cipher_suite"].startswith("PSK-") for a in ("--psk", f"{f['psk_identity']}={f['psk']}")]
+
 WINDOW = 24  # hex digits (12 bytes): any piece of a secret this long counts as a leak
 
 
@@ -42,7 +49,7 @@ def needles() -> tuple[list[str], list[bytes]]:
     """(text needles, byte needles): what must never show up outside `keylog`."""
     text: list[str] = []
     raw: list[bytes] = []
-    for line in KEYLOG.read_text().splitlines():
+    for line in KEYLOG.read_text().splitlines() + PSK_KEYLOG.read_text().splitlines():
         parts = line.split()
         if len(parts) == 3 and not line.startswith("#"):
             secret = parts[2]
@@ -58,6 +65,9 @@ def needles() -> tuple[list[str], list[bytes]]:
                             serialization.NoEncryption())
     raw += [der, nums.d.to_bytes((nums.d.bit_length() + 7) // 8, "big")]
     text.append(PASSWORD)
+    for psk in PSKS.values():   # the pre-shared keys, and the master secrets they give (in PSK_KEYLOG above)
+        text += _hex_needles(psk)
+        raw.append(bytes.fromhex(psk))
     return text, raw
 
 
@@ -73,6 +83,7 @@ def run(args: list[str], cwd: Path, password_env: str | None = None) -> subproce
     env = {k: v for k, v in os.environ.items() if k != "HANDSHAKE_ANALYZER_KEY_PASSWORD"}
     if password_env is not None:
         env["HANDSHAKE_ANALYZER_KEY_PASSWORD"] = password_env
+    env["PYTHONPATH"] = str(ROOT)   # this checkout's code (commands run in a temporary folder)
     return subprocess.run([sys.executable, "-m", "analyzer", *args], capture_output=True, cwd=cwd, timeout=300,
                           env=env)
 
@@ -151,6 +162,25 @@ COMMANDS = [
                                "--out", "OUT/dec2"], False),
     ("keylog", ["keylog", *CAPS, *K], True),
     ("keylog-file", ["keylog", *CAPS, *K, "-o", "OUT/recovered.keylog"], False),
+    ("keylog-check", ["keylog-check", *CAPS, "--keylog", str(KEYLOG)], False),
+    ("keylog-check-csv-file", ["keylog-check", *CAPS, "--keylog", str(KEYLOG), "-f", "csv", "-o", "OUT/check.csv"], False),
+    ("keylog-check-bad-lines", ["keylog-check", *CAPS, "--keylog", "bad-keylog.txt", "-f", "jsonl"], False),
+    ("inject-secrets", ["inject-secrets", str(CAPTURES / "tls-mixed.pcapng"), *K, "-o", "OUT/injected.pcapng"], False),
+    ("inject-secrets-rsa-key", ["inject-secrets", str(CAPTURES / "tls12-rsa.pcap"), "--key", str(KEY),
+                                "-o", "OUT/injected.pcapng"], False),
+    ("inject-secrets-bad-lines", ["inject-secrets", str(CAPTURES / "tls12-ecdhe.pcap"), "--keylog", "bad-keylog.txt",
+                                  "-o", "OUT/injected.pcapng"], False),
+    ("psk-connections", ["connections", str(PSK_DIR), *PSK_ARGS, "-f", "jsonl"], False),
+    ("psk-report", ["report", str(PSK_DIR), *PSK_ARGS, "--out", "OUT/psk-report"], False),
+    ("psk-summary", ["summary", str(PSK_DIR), *PSK_ARGS], False),
+    ("psk-decrypt", ["decrypt", str(PSK_DIR), *PSK_ARGS, "--out", "OUT/psk-dec"], False),
+    ("psk-keylog", ["keylog", str(PSK_DIR), *PSK_ARGS], True),
+    ("psk-inject-secrets", ["inject-secrets", str(PSK_DIR / "psk-chacha20.pcap"), *PSK_ARGS,
+                            "-o", "OUT/injected.pcapng"], False),
+    ("psk-keylog-check", ["keylog-check", str(PSK_DIR), "--keylog", str(PSK_KEYLOG), "-f", "csv"], False),
+    ("psk-wrong-identity", ["connections", str(PSK_DIR), "--psk", "nobody=" + PSKS["psk-chacha20.pcap"]], False),
+    ("psk-bad-hex", ["connections", str(PSK_DIR), "--psk", "client1=" + PSKS["psk-aes128-gcm.pcap"] + "zz"], False),
+    ("psk-twice", ["connections", str(PSK_DIR), "--psk", PSKS["psk-chacha20.pcap"], "--psk", PSKS["psk-aes128-gcm.pcap"]], False),
     # error paths
     ("bad-keylog-lines", ["connections", *CAPS, "--keylog", "bad-keylog.txt", "--key", str(KEY)], False),
     ("only-bad-keylog-lines", ["summary", *CAPS, "--keylog", "only-bad-keylog.txt"], False),
@@ -170,11 +200,18 @@ COMMANDS = [
 ]
 
 
+MUST_RUN = {"keylog-check", "keylog-check-csv-file", "keylog-check-bad-lines", "inject-secrets",
+            "inject-secrets-rsa-key", "inject-secrets-bad-lines", "psk-connections", "psk-report", "psk-summary",
+            "psk-decrypt", "psk-keylog", "psk-inject-secrets", "psk-keylog-check", "psk-wrong-identity"}
+
+
 @pytest.mark.parametrize("name,args,stdout_may_leak", COMMANDS, ids=[c[0] for c in COMMANDS])
 def test_no_key_material_in_any_output(work: Path, name: str, args: list[str], stdout_may_leak: bool) -> None:
     args = [a.replace("OUT/", str(work / "out") + "/") for a in args]
     r = run(args, work, password_env=PASSWORD if name.endswith("password-from-env") else None)
     assert r.returncode in (0, 1, 2), r.stderr.decode(errors="replace")[-2000:]
+    if name in MUST_RUN:   # a usage error (exit 2) would make the greps below hollow
+        assert r.returncode in (0, 1), r.stderr.decode(errors="replace")[-2000:]
     assert b"Traceback" not in r.stderr, r.stderr.decode(errors="replace")[-2000:]
     assert leaks(r.stderr) == [], name
     if stdout_may_leak:
@@ -182,11 +219,11 @@ def test_no_key_material_in_any_output(work: Path, name: str, args: list[str], s
     else:
         assert leaks(r.stdout) == [], name
     for f in (p for p in (work / "out").rglob("*") if p.is_file()):
-        if f.name == "recovered.keylog":
+        if f.name in ("recovered.keylog", "injected.pcapng"):   # secrets are what these files are for
             assert leaks(f.read_bytes()) and (f.stat().st_mode & 0o777) == 0o600
             continue
         assert leaks(contents(f)) == [], (name, f.name)
-        if "--key" in args or "--keylog" in args:  # written with key material: owner only
+        if "--key" in args or "--keylog" in args or "--psk" in args:  # written with key material: owner only
             assert not f.stat().st_mode & 0o077, (name, f.name, oct(f.stat().st_mode))
 
 

@@ -117,7 +117,8 @@ def test_default_run_uses_the_bundled_captures():
     assert r.returncode == 0, r.stderr
     caps = {json.loads(line)["capture"] for line in r.stdout.splitlines()}
     dtls = json.loads((CAPTURES / "dtls" / "MANIFEST.json").read_text())["files"]   # captures/dtls, recursively
-    assert caps == set(MANIFEST["files"]) | set(dtls)
+    psk = json.loads((CAPTURES / "psk" / "MANIFEST.json").read_text())   # captures/psk/ is searched too
+    assert caps == set(MANIFEST["files"]) | set(psk["files"]) | set(dtls)
 
 
 def test_table_format_prints_rows():

@@ -2,7 +2,8 @@
 
 Owns reading what the user gives (every NSS key log label, several files; RSA
 private keys as PEM PKCS#1/PKCS#8, DER, PKCS#12 with an optional password),
-matching RSA keys to server certificates by public key, decrypting an RSA
+pre-shared keys of TLS 1.2 PSK suites (by psk_identity), matching RSA keys to
+server certificates by public key, decrypting an RSA
 encrypted premaster (PKCS#1 v1.5), and remembering master secrets recovered
 from full TLS <= 1.2 handshakes so that resumptions (session ID or ticket) in
 the same run can reuse them. A bad key log line is a recorded problem naming
@@ -16,7 +17,7 @@ import hashlib
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 # NSS key log labels (https://firefox-source-docs.mozilla.org/security/nss/legacy/key_log_format/)
 # label -> (length of the identifier, allowed secret lengths)
@@ -35,7 +36,46 @@ LABELS: dict[str, tuple[int, tuple[int, ...]]] = {
 TLS_KEYLOG_DSB = 0x544C534B   # pcapng Decryption Secrets Block type: NSS key log text
 MAX_SESSIONS = 100_000        # remembered master secrets (oldest dropped first)
 MAX_PROBLEMS = 200
+MAX_PSK_BYTES = 65535         # RFC 4279 section 5.3: a PSK is at most 2^16-1 bytes (its uint16 length)
 _HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def keylog_text_lines(data: bytes | str) -> Iterator[tuple[int, str]]:
+    """(line number, stripped line) of key log text, comments and blank lines left out.
+
+    Lines are counted at line feeds (a carriage return before one is dropped), as an editor numbers them.
+    """
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", errors="replace")
+    for number, line in enumerate(data.split("\n"), 1):
+        line = line.strip()
+        if line and not line.startswith("#"):
+            yield number, line
+
+
+def parse_keylog_line(line: str) -> tuple[str, bytes, bytes] | str:
+    """One NSS key log line: (label, identifier, secret), or why it cannot be used (never echoing a secret)."""
+    parts = line.split()
+    label = parts[0]
+    spec = LABELS.get(label)
+    if spec is None:
+        # a line that starts with a secret (a mangled or shifted line) must not echo it
+        if len(label) > 40 or not label.replace("_", "").isalnum() or all(c in _HEX for c in label):
+            return "unknown label (not shown: it may be key material)"
+        return f"unknown label {label!r}"
+    if len(parts) != 3:
+        return f"{label} line has {len(parts)} fields (expected 3)"
+    try:
+        ident = bytes.fromhex(parts[1])
+        secret = bytes.fromhex(parts[2])
+    except ValueError:
+        return f"{label} line is not hexadecimal"
+    id_len, secret_lens = spec
+    if len(ident) != id_len:
+        return f"{label} identifier has {len(ident)} bytes (expected {id_len})"
+    if len(secret) not in secret_lens:
+        return f"{label} secret has {len(secret)} bytes (expected {' or '.join(map(str, secret_lens))})"
+    return label, ident, secret
 
 
 class KeyFileError(Exception):
@@ -59,10 +99,12 @@ class KeyMaterial:
 
     secrets: dict[bytes, dict[str, bytes]] = field(default_factory=dict, repr=False)   # client random -> label -> secret
     rsa_premasters: dict[bytes, bytes] = field(default_factory=dict, repr=False)       # first 8 bytes of EPMS -> PMS
+    psks: dict[bytes | None, bytes] = field(default_factory=dict, repr=False)         # psk_identity (None: any) -> PSK
     server_keys: list[ServerKey] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     keylog_lines: int = 0
     connections: int = 0        # connections that looked for keys here (in this process)
+    asked: set[bytes] | None = field(default=None, repr=False)   # when a set: client randoms looked up (inject-secrets)
     _sessions: "OrderedDict[bytes, bytes]" = field(default_factory=OrderedDict, repr=False)
     _cert_keys: dict[bytes, ServerKey | None] = field(default_factory=dict, repr=False)
 
@@ -79,47 +121,20 @@ class KeyMaterial:
 
     def add_keylog_text(self, data: bytes | str, source: str) -> int:
         """Parse key log text: `LABEL <hex id> <hex secret>` lines, `#` comments, blank lines."""
-        if isinstance(data, bytes):
-            data = data.decode("utf-8", errors="replace")
         used = 0
-        for number, line in enumerate(data.splitlines(), 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
+        for number, line in keylog_text_lines(data):
+            parsed = parse_keylog_line(line)
+            if isinstance(parsed, str):
+                self._problem(f"{source} line {number}: {parsed}; line skipped")
                 continue
-            reason = self._keylog_line(line)
-            if reason is None:
-                used += 1
+            label, ident, secret = parsed
+            if label == "RSA":
+                self.rsa_premasters[ident] = secret
             else:
-                self._problem(f"{source} line {number}: {reason}; line skipped")
+                self.secrets.setdefault(ident, {})[label] = secret
+            used += 1
         self.keylog_lines += used
         return used
-
-    def _keylog_line(self, line: str) -> str | None:
-        parts = line.split()
-        label = parts[0]
-        spec = LABELS.get(label)
-        if spec is None:
-            # a line that starts with a secret (a mangled or shifted line) must not echo it
-            if len(label) > 40 or not label.replace("_", "").isalnum() or all(c in _HEX for c in label):
-                return "unknown label (not shown: it may be key material)"
-            return f"unknown label {label!r}"
-        if len(parts) != 3:
-            return f"{label} line has {len(parts)} fields (expected 3)"
-        try:
-            ident = bytes.fromhex(parts[1])
-            secret = bytes.fromhex(parts[2])
-        except ValueError:
-            return f"{label} line is not hexadecimal"
-        id_len, secret_lens = spec
-        if len(ident) != id_len:
-            return f"{label} identifier has {len(ident)} bytes (expected {id_len})"
-        if len(secret) not in secret_lens:
-            return f"{label} secret has {len(secret)} bytes (expected {' or '.join(map(str, secret_lens))})"
-        if label == "RSA":
-            self.rsa_premasters[ident] = secret
-        else:
-            self.secrets.setdefault(ident, {})[label] = secret
-        return None
 
     def add_decryption_secrets(self, blocks: list[tuple[int, bytes]], source: str) -> None:
         """Secrets of pcapng Decryption Secrets Blocks; TLS key logs are used, other types noted."""
@@ -130,11 +145,38 @@ class KeyMaterial:
                 self._problem(f"{source} decryption secrets block {i + 1}: type 0x{stype:08x} is not a TLS key log; ignored")
 
     def secret(self, client_random: bytes, label: str) -> bytes | None:
+        if self.asked is not None:
+            self.asked.add(client_random)
         labels = self.secrets.get(client_random)
         return labels.get(label) if labels else None
 
     def has_secrets_for(self, client_random: bytes) -> bool:
         return client_random in self.secrets
+
+    # -- pre-shared keys (TLS 1.2 PSK suites) --------------------------------
+
+    def add_psk(self, spec: str) -> None:
+        """`HEX` (any identity) or `IDENTITY=HEX` (that ClientKeyExchange psk_identity); raises `KeyFileError`.
+
+        The error names the identity, never the key.
+        """
+        identity, sep, value = spec.rpartition("=")
+        try:
+            psk = bytes.fromhex(value.strip())
+        except ValueError:
+            raise KeyFileError(f"--psk {identity + sep if sep else ''}...: the key is not hexadecimal") from None
+        if not psk or len(psk) > MAX_PSK_BYTES:
+            raise KeyFileError(f"--psk {identity + sep if sep else ''}...: the key must have 1 to {MAX_PSK_BYTES} bytes")
+        ident = identity.encode() if sep else None
+        if ident in self.psks:
+            who = f"identity {identity!r}" if sep else "without identity"
+            raise KeyFileError(f"--psk {who} given twice")
+        self.psks[ident] = psk
+
+    def psk_for(self, identity: bytes) -> bytes | None:
+        """The PSK for a ClientKeyExchange psk_identity: the one given for it, else the one without identity."""
+        psk = self.psks.get(identity)
+        return psk if psk is not None else self.psks.get(None)
 
     # -- RSA keys ----------------------------------------------------------
 
@@ -233,7 +275,7 @@ class KeyMaterial:
 
     @property
     def empty(self) -> bool:
-        return not (self.secrets or self.rsa_premasters or self.server_keys)
+        return not (self.secrets or self.rsa_premasters or self.server_keys or self.psks)
 
     def _problem(self, msg: str) -> None:
         if len(self.problems) < MAX_PROBLEMS:
@@ -264,7 +306,8 @@ class KeyMaterial:
 
 def load_key_material(keylogs: list[str | os.PathLike] | None = None,
                       server_keys: list[str | os.PathLike] | None = None,
-                      password: str | bytes | None = None) -> KeyMaterial:
+                      password: str | bytes | None = None,
+                      psks: list[str] | None = None) -> KeyMaterial:
     """Key material from key log files and RSA key files; raises `KeyFileError` for an unusable file.
 
     Bad key log lines do not raise: they are in `problems` (file and line number).
@@ -275,4 +318,6 @@ def load_key_material(keylogs: list[str | os.PathLike] | None = None,
             km._problem(f"{os.fspath(path)}: no usable key log line")
     for path in server_keys or ():
         km.add_private_key_file(path, password)
+    for spec in psks or ():
+        km.add_psk(spec)
     return km

@@ -35,7 +35,10 @@ from .suites import SuiteParams, UnsupportedCipher, suite_params
 _SIDE = ("client", "server")
 _CT_APPLICATION_DATA = 23
 _MAX_ERRORS = 8
+_MAX_CLIENT_RANDOMS = 8               # handshakes (first and renegotiations) whose client random is kept
 _DHE = ("DHE", "ECDHE", "DH", "ECDH", "DHE_PSK", "ECDHE_PSK")
+_PLAIN_PSK = "PSK"                      # registry key_exchange of TLS_PSK_WITH_* (RFC 4279 section 2)
+_EPHEMERAL_PSK = ("DHE_PSK", "ECDHE_PSK")  # need the (EC)DH secret besides the PSK
 MAX_TRANSCRIPT = 1 << 22              # handshake transcript bytes kept per handshake; beyond: handshake_error
 
 
@@ -90,6 +93,13 @@ class Decryptor:
         self._hs_secret: list[bytes | None] = [None, None]
         self._traffic: list[bytes | None] = [None, None]
         self._done = [False, False]
+        self.rsa_epms_prefix = b""     # first 8 bytes of the RSA-encrypted premaster (the key log's RSA label)
+        self.client_randoms: list[bytes] = []   # of each handshake (renegotiations too; at most _MAX_CLIENT_RANDOMS)
+
+    @property
+    def client_random(self) -> bytes:
+        """ClientHello.random of the connection's first handshake (public; empty before it)."""
+        return self.client_randoms[0] if self.client_randoms else b""
 
     # -- protocol with the state machine -------------------------------------
 
@@ -323,6 +333,8 @@ class Decryptor:
         self._ch1_len = 0
         self._done = [False, False]
         self._cr = ch.random
+        if len(self.client_randoms) < _MAX_CLIENT_RANDOMS:
+            self.client_randoms.append(ch.random)
         self._session_id = ch.legacy_session_id
         self._ticket = ch.extensions.session_ticket or None
         self._ms = None
@@ -336,7 +348,7 @@ class Decryptor:
             cets = keys.secret(self._cr, "CLIENT_EARLY_TRAFFIC_SECRET")
             if cets is not None:
                 self._early = self._early_candidates(ch.cipher_suites, cets)
-        if not (keys.has_secrets_for(self._cr) or keys.server_keys or keys.rsa_premasters
+        if not (keys.has_secrets_for(self._cr) or keys.server_keys or keys.rsa_premasters or keys.psks
                 or keys.recall("S", self._session_id) or (self._ticket and keys.recall("T", self._ticket))):
             self._give_up("no_key", None)
 
@@ -405,8 +417,14 @@ class Decryptor:
             return
         if suite.key_exchange == "RSA" and (keys.server_keys or keys.rsa_premasters):
             return  # wait for the certificate and ClientKeyExchange
+        if suite.key_exchange == _PLAIN_PSK and keys.psks:
+            return  # wait for the ClientKeyExchange's psk_identity
         if self._tentative_ms is not None:
             return  # wait for the server's ChangeCipherSpec: abbreviated or not
+        if suite.key_exchange in _EPHEMERAL_PSK and keys.psks:
+            self._give_up("missing_secrets", f"{suite.key_exchange} also needs the ephemeral (EC)DH secret: "
+                                             "only a key log (CLIENT_RANDOM) decrypts it")
+            return
         self._give_up(self._no_key_status(), None)
 
     def _server_certificate(self, body: bytes) -> None:
@@ -429,11 +447,17 @@ class Decryptor:
             self._give_up(self._no_key_status(), None)
 
     def _client_key_exchange(self, body: bytes, frame: int) -> None:
-        if self._ms is not None or self._suite is None or self._suite.key_exchange != "RSA":
+        if self._suite is not None and self._suite.key_exchange == _PLAIN_PSK:
+            self._psk_key_exchange(body)
+            return
+        if self._suite is None or self._suite.key_exchange != "RSA":
             return
         epms = body
         if self._version > kdf.SSL3 and len(body) >= 2 and int.from_bytes(body[:2], "big") == len(body) - 2:
             epms = body[2:]
+        self.rsa_epms_prefix = epms[:8]
+        if self._ms is not None:
+            return
         pms = self.keys.rsa_premasters.get(epms[:8])
         if pms is None and self._rsa_key is not None:
             from cryptography.hazmat.primitives.asymmetric import padding
@@ -450,10 +474,28 @@ class Decryptor:
         if len(pms) != 48:
             self._fail("key_mismatch", f"the decrypted premaster secret has {len(pms)} bytes (expected 48)")
             return
+        self._set_premaster(pms)
+
+    def _set_premaster(self, pms: bytes) -> None:
         suite = self._suite
+        assert suite is not None
         session_hash = kdf.handshake_hash(self._version, suite.prf_hash, bytes(self._transcript)) if self._ems else None
         self._ms = kdf.master_secret(self._version, suite.prf_hash, pms, self._cr, self._sr, session_hash)
         self._derive_keys()
+
+    def _psk_key_exchange(self, body: bytes) -> None:
+        """RFC 4279 section 2: the premaster of a plain PSK suite from the PSK chosen by psk_identity."""
+        if self._ms is not None:
+            return
+        identity = m.pull_psk_identity(body)
+        psk = self.keys.psk_for(identity)
+        if psk is None:
+            shown = identity.decode("utf-8", "backslashreplace")
+            self._give_up("no_key", f"no --psk for the psk_identity {shown!r}")
+            return
+        n = len(psk).to_bytes(2, "big")
+        # other_secret: as many zero bytes as the PSK has, each part with its uint16 length
+        self._set_premaster(n + bytes(len(psk)) + n + psk)
 
     def _derive_keys(self) -> None:
         suite = self._suite

@@ -104,6 +104,7 @@ COLUMNS: list[Column] = [
     _c("server_session_id", _STR, "ServerHello session ID (hex)."),
     _c("ticket_offered", _BOOL, "Client offered a session ticket (non-empty session_ticket extension) or a TLS 1.3 PSK."),
     _c("psk_offered", _BOOL, "Client sent a pre_shared_key extension."),
+    _c("psk_identity", _STR, "TLS <= 1.2 PSK key exchange (RFC 4279: `PSK`, `DHE_PSK`, `ECDHE_PSK`, `RSA_PSK` suites): the ClientKeyExchange psk_identity, as UTF-8 (other bytes as `\\xNN`); empty otherwise."),
     _c("early_data_offered", _BOOL, "Client sent the early_data extension (0-RTT)."),
     _c("ech_offered", _BOOL, "Client sent encrypted_client_hello (noted, not decrypted)."),
     _c("sslv2_client_hello", _BOOL, "The ClientHello was in SSLv2 format."),

@@ -669,6 +669,9 @@ class TLSConnection:
             elif t == HandshakeType.CERTIFICATE_STATUS:
                 m.pull_certificate_status(body)
                 s.ocsp_stapled = True
+            elif t == HandshakeType.CLIENT_KEY_EXCHANGE and d == _CLIENT and self._suite_kx in m.PSK_KEY_EXCHANGES:
+                if s.psk_identity is None:
+                    s.psk_identity = m.pull_psk_identity(body).decode("utf-8", "backslashreplace")
             elif t == HandshakeType.ENCRYPTED_EXTENSIONS:
                 ee = m.pull_encrypted_extensions(body)
                 if ee.alpn:

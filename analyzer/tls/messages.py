@@ -710,27 +710,34 @@ class ServerKeyExchange:
     named_group: int | None = None   # ECDHE named_curve
     dh_prime_bits: int | None = None # DHE: size of p
     signature_algorithm: int | None = None  # TLS 1.2 only (SignatureAndHashAlgorithm)
+    psk_identity_hint: bytes | None = None  # PSK key exchanges (RFC 4279 section 2, RFC 5489)
+
+
+#: Key exchanges whose ClientKeyExchange starts with psk_identity (RFC 4279 sections 2-4, RFC 5489)
+PSK_KEY_EXCHANGES = frozenset(("PSK", "DHE_PSK", "ECDHE_PSK", "RSA_PSK"))
+
+
+def pull_psk_identity(body: bytes) -> bytes:
+    """ClientKeyExchange of a PSK key exchange: its leading `opaque psk_identity<0..2^16-1>`."""
+    return pull_opaque(Buffer(body), 2, "psk_identity")
 
 
 def pull_server_key_exchange(body: bytes, *, key_exchange: str, tls12: bool) -> ServerKeyExchange:
     """`key_exchange` is the suite's kind from the registry ('ECDHE', 'DHE', 'DH_anon' ...)."""
     buf = Buffer(body)
     kx = key_exchange.upper()
+    hint = pull_opaque(buf, 2, "psk_identity_hint") if kx in PSK_KEY_EXCHANGES else None
     if kx.startswith("ECDHE") or kx == "ECDH_ANON":
-        if kx == "ECDHE_PSK":
-            pull_opaque(buf, 2, "psk_identity_hint")
         curve_type = buf.pull_uint8("curve_type")
         if curve_type != 3:
-            return ServerKeyExchange("ecdhe")  # explicit curves: reported without a group
+            return ServerKeyExchange("ecdhe", psk_identity_hint=hint)  # explicit curves: reported without a group
         group = buf.pull_uint16("namedcurve")
         pull_opaque(buf, 1, "public")
         sig = None
         if tls12 and not kx.endswith("PSK") and not buf.eof() and "ANON" not in kx:
             sig = buf.pull_uint16("SignatureAndHashAlgorithm")
-        return ServerKeyExchange("ecdhe", named_group=group, signature_algorithm=sig)
+        return ServerKeyExchange("ecdhe", named_group=group, signature_algorithm=sig, psk_identity_hint=hint)
     if kx.startswith("DHE") or kx == "DH_ANON":
-        if kx == "DHE_PSK":
-            pull_opaque(buf, 2, "psk_identity_hint")
         p = pull_opaque(buf, 2, "dh_p")
         pull_opaque(buf, 2, "dh_g")
         pull_opaque(buf, 2, "dh_Ys")
@@ -738,8 +745,8 @@ def pull_server_key_exchange(body: bytes, *, key_exchange: str, tls12: bool) -> 
         if tls12 and not kx.endswith("PSK") and not buf.eof() and "ANON" not in kx:
             sig = buf.pull_uint16("SignatureAndHashAlgorithm")
         bits = len(p.lstrip(b"\x00")) * 8
-        return ServerKeyExchange("dhe", dh_prime_bits=bits, signature_algorithm=sig)
-    return ServerKeyExchange("other")
+        return ServerKeyExchange("dhe", dh_prime_bits=bits, signature_algorithm=sig, psk_identity_hint=hint)
+    return ServerKeyExchange("other", psk_identity_hint=hint)
 
 
 @dataclass

@@ -84,6 +84,7 @@ class ConnectionSummary:
     hrr: bool = False
     hrr_group: str | None = None
     ske_signature_algorithm: str | None = None
+    psk_identity: str | None = None         # ClientKeyExchange psk_identity of a TLS <= 1.2 PSK key exchange
     ocsp_stapled: bool = False
     # fingerprints (analyzer.tls.fingerprints; JA4X per certificate of the chain)
     ja3: str | None = None

@@ -44,6 +44,7 @@ SHARED = ROOT.parent / "shared" / "captures"
 KEYLOG = CAPTURES / "keylog.txt"
 SERVER_KEY = CAPTURES / "server.key"
 DTLS_KEYLOG = CAPTURES / "dtls" / "keylog.txt"
+PSK_DIR = CAPTURES / "psk"
 
 DEFAULT_EXAMPLES = 100
 MAX_CORPUS_FILE = 192 * 1024   # larger captures are cropped (a truncation is one more mutation)
@@ -63,18 +64,28 @@ def corpus() -> tuple[tuple[str, bytes], ...]:
     """(name, bytes) of every bundled and shared capture, cropped to MAX_CORPUS_FILE."""
     files = sorted(p for p in CAPTURES.iterdir() if p.suffix in CAPTURE_SUFFIXES)
     files += sorted(p for p in (CAPTURES / "dtls").iterdir() if p.suffix in CAPTURE_SUFFIXES)
+    files += sorted(p for p in PSK_DIR.iterdir() if p.suffix in CAPTURE_SUFFIXES)   # TLS 1.2 PSK suites
     if SHARED.is_dir():
         files += sorted(p for p in SHARED.rglob("*") if p.is_file() and p.suffix in CAPTURE_SUFFIXES)
     out = []
     for p in files:
-        name = str(p.relative_to(ROOT.parent)) if SHARED in p.parents else p.name
+        name = str(p.relative_to(ROOT.parent)) if SHARED in p.parents else str(p.relative_to(CAPTURES))
         out.append((name, p.read_bytes()[:MAX_CORPUS_FILE]))
     return tuple(out)
 
 
 def key_material() -> KeyMaterial:
-    """The bundled key log and server RSA key (test material only), fresh: a run adds to it."""
-    return load_key_material([KEYLOG, DTLS_KEYLOG], [SERVER_KEY])
+    """The bundled key logs, server RSA key and PSKs (test material only), fresh: a run adds to it."""
+    return load_key_material([KEYLOG, DTLS_KEYLOG], [SERVER_KEY], psks=psk_specs())
+
+
+@lru_cache(maxsize=1)
+def psk_specs() -> list[str]:
+    """`IDENTITY=HEX` of the PSK captures (captures/psk/MANIFEST.json)."""
+    import json
+
+    files = json.loads((PSK_DIR / "MANIFEST.json").read_text())["files"].values()
+    return sorted({f"{f['psk_identity']}={f['psk']}" for f in files})
 
 
 # --------------------------------------------------------------------------- decoding real captures

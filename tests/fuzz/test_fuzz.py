@@ -115,6 +115,33 @@ def test_capture_layer(tmp_path: Path, which: int, ops: list[tuple], wrap: str, 
               keys=key_material() if decrypt else None, html_dir=tmp_path / "html" if html == 0 else None)
 
 
+@SETTINGS
+@given(which=st.integers(0, max(0, len(CORPUS) - 1)), ops=st.lists(capture_op, min_size=1, max_size=4),
+       wrap=st.sampled_from(("plain", "plain", "gzip")))
+def test_inject_secrets_copy(tmp_path: Path, which: int, ops: list[tuple], wrap: str) -> None:
+    """The pcapng copy of `inject-secrets`: a damaged input is a CaptureError, a copy reads back with its block."""
+    import io
+
+    from analyzer.capture import Capture, CaptureError
+    from analyzer.capture.rewrite import write_with_secrets
+    from analyzer.decrypt import TLS_KEYLOG_DSB
+
+    data = mutate_capture(CORPUS[which][1], ops)
+    path = tmp_path / ("in.pcap.gz" if wrap == "gzip" else "in.pcap")
+    path.write_bytes(gzipped(data) if wrap == "gzip" else data)
+    secrets = b"CLIENT_RANDOM " + b"ab" * 32 + b" " + b"cd" * 48 + b"\n"
+    out = io.BytesIO()
+    try:
+        packets = write_with_secrets(path, out, [(TLS_KEYLOG_DSB, secrets)])
+    except CaptureError:
+        return
+    assert packets >= 0
+    with Capture(io.BytesIO(out.getvalue())) as cap:
+        for _ in cap.segments():
+            pass
+        assert cap.decryption_secrets[:1] == [(TLS_KEYLOG_DSB, secrets)]
+
+
 # --------------------------------------------------------------------------- TCP layer
 
 FLAG_VALUES = (0x02, 0x12, 0x01, 0x11, 0x04, 0x14, 0x10, 0x18, 0x00, 0x1FF, 0x03, 0x06)
@@ -424,7 +451,7 @@ def test_refragmenting_keeps_the_row(tmp_path: Path) -> None:
     refragmented still gives the same handshake (so the fuzzer exercises reassembly, not only errors)."""
     from analyzer.pipeline import analyze_file
 
-    i = next(i for i in DTLS_FILES if CORPUS[i][0] == "dtls12-aead.pcap")
+    i = next(i for i in DTLS_FILES if CORPUS[i][0] == "dtls/dtls12-aead.pcap")
     segs, udp, _ = decoded(i)
     a, b = tmp_path / "a.pcap", tmp_path / "b.pcap"
     a.write_bytes(segments_pcap(segs, udp))
