@@ -69,7 +69,7 @@ class _Sink:
     """Adapts one TCP flow's callbacks to a TLSConnection (through a Preamble when the
     connection does not start with TLS). `up` is None once bytes go straight to TLS."""
 
-    __slots__ = ("tls", "out", "capture", "decryptor", "opts", "up", "ports")
+    __slots__ = ("tls", "out", "capture", "decryptor", "opts", "up", "pre", "ports")
 
     def __init__(self, flow: Flow, out: list[tuple[Flow, ConnectionSummary]], certs: CertCache,
                  opts: Options, capture: str, keys: "KeyMaterial | None" = None) -> None:
@@ -90,6 +90,7 @@ class _Sink:
         self.capture = capture
         self.opts = opts
         self.up: Preamble | str | None = _UNDECIDED
+        self.pre: Preamble | None = None   # the preamble, kept for the row once TLS reads the bytes
         self.ports = (flow.client_port, flow.server_port)
 
     @property
@@ -115,7 +116,7 @@ class _Sink:
                 self.up = None  # TLS from the first byte: the upgrade stage costs nothing more
                 self.tls.feed(direction, data, frame, ts)
                 return
-            up = self.up = Preamble(self.ports[1], self.ports[0])
+            up = self.up = self.pre = Preamble(self.ports[1], self.ports[0])
         assert isinstance(up, Preamble)
         if up.state != FOLLOWING:
             return  # in clear for good (wants_payload is False): nothing more to read
@@ -123,10 +124,9 @@ class _Sink:
         if up.state == FOLLOWING or up.state == PLAINTEXT:
             return
         # TLS (from the go-ahead on) or UNKNOWN (every byte as it came): TLS reads the rest
+        self.up = None
         for d, chunk, f, t in up.take_tls():
             self.tls.feed(d, chunk, f, t)
-        if up.state != TLS:
-            self.up = None
 
     def on_gap(self, direction: int, missing: int, frame: int, ts: float) -> None:
         up = self.up
@@ -149,13 +149,13 @@ class _Sink:
         self.tls.overlap_conflict(direction, frame)
 
     def on_close(self, flow: Flow, reason: str) -> None:
-        up = self.up
-        if isinstance(up, Preamble) and up.state == FOLLOWING and up.handler is None:
+        up = self.pre
+        if up is not None and up.state == FOLLOWING and up.handler is None:
             for d, chunk, f, t in up.take_tls():  # too few bytes to recognise: TLS says what it makes of them
                 self.tls.feed(d, chunk, f, t)
         s = self.tls.finish(reason)
         fill_identity(s, flow, self.capture)
-        if isinstance(up, Preamble) and up.protocol:
+        if up is not None and up.protocol:
             fill_upgrade(s, up, self.opts.events)
         if self.opts.on_connection is not None:
             self.opts.on_connection(s, self.decryptor)

@@ -134,9 +134,12 @@ def _client_text(buf: bytearray, port: int) -> "Handler | None | bool":
 
 def _server(buf: bytearray, port: int) -> "Handler | None | bool":
     b0 = buf[0]
-    if b0 < 0x20 or b0 >= 0x80:
+    if len(buf) >= 5 and buf[3] == 0 and buf[4] in (10, 0xFF):  # a MySQL packet header, sequence id 0
         v = mysql_greeting(buf)
-        return MySQLHandler() if v else v
+        if v is not False:
+            return MySQLHandler() if v else None
+    if b0 < 0x20 or b0 >= 0x80:
+        return None if len(buf) < 5 else False  # a MySQL packet header needs 5 bytes
     if b0 == 0x3C:
         head = bytes(buf[:7])
         if len(head) < 5:
