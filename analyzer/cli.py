@@ -353,7 +353,8 @@ def audit(
         _say("error", "--format parquet needs --output PATH")
         raise typer.Exit(2)
     auditor = Auditor(policy)
-    read_ok, failed = run_analysis(inputs, auditor.add, quiet=quiet, options=Options(include_non_tls=False),
+    read_ok, failed = run_analysis(inputs, auditor.add, quiet=quiet,
+                                   options=Options(include_non_tls=False, include_plaintext=True),
                                    batch=BatchOptions(jobs=jobs, scheduler=scheduler, out=out, resume=resume))
     if read_ok == 0:
         raise typer.Exit(2)

@@ -35,6 +35,7 @@ class Options:
     keep_payload: bool = False       # decryption needs record bodies after the handshake
     idle_timeout: float = 600.0
     include_non_tls: bool = True     # rows for TCP connections that carried payload but no TLS
+    include_plaintext: bool = False  # ... and, without them, still those of a protocol the upgrade stage recognised
     keys: "KeyMaterial | None" = None  # key logs / RSA keys (analyzer.decrypt): connections with keys are decrypted
     keylog: str | None = None          # path of the first key log given (read by the QUIC table)
     use_capture_secrets: bool = True   # also decrypt TLS with the key logs in pcapng Decryption Secrets Blocks
@@ -193,7 +194,7 @@ def fill_upgrade(s: ConnectionSummary, up: Preamble, events: bool = True) -> Non
         frame, ts = up.request if up.request is not None else (s.first_frame, s.start_time)
         detail = up.step_detail or f"{up.protocol.upper()} in clear"
         if up.state == TLS and up.upgrade_frame is not None:
-            detail += f" \u2192 go-ahead in frame {up.upgrade_frame}"
+            detail += " \u2192 go-ahead"
         elif up.refusal is not None:
             detail += f" \u2192 refused ({up.refusal})"
         s.events.insert(0, HandshakeEvent(0, "upgrade", frame, ts, up.base[0], detail))
@@ -392,7 +393,7 @@ def _drain(out: list[tuple[Flow, ConnectionSummary]], opts: Options, res: FileRe
     items = out[:]
     out.clear()
     for _flow, s in items:
-        if not s.is_tls and not opts.include_non_tls:
+        if not s.is_tls and not opts.include_non_tls and not (opts.include_plaintext and s.plaintext_protocol):
             continue
         res.connections += 1
         yield s

@@ -17,7 +17,7 @@ from typing import IO, Any, Iterable
 from ..report.table import COLUMN_NAMES, COLUMNS
 from ..tls.summary import ConnectionSummary
 from .policy import Policy
-from .rules import DEFAULT_RULES, SEVERITY_RANK
+from .rules import DEFAULT_RULES, PLAINTEXT_RULES, SEVERITY_RANK
 
 FINDING_FORMATS = ("table", "csv", "jsonl", "json", "parquet", "sarif")
 
@@ -66,11 +66,15 @@ class Auditor:
         self.check(dict(zip(COLUMN_NAMES, row)))
 
     def check(self, rec: dict[str, Any]) -> list[Finding]:
-        if not rec.get("is_tls"):
+        tls = rec.get("is_tls")
+        if not tls and not rec.get("plaintext_protocol"):
             return []
-        self.connections += 1
+        if tls:
+            self.connections += 1   # TLS connections checked (plaintext sessions only by the plaintext rules)
         found: list[Finding] = []
         for active in self.policy.rules:
+            if not tls and active.rule.id not in PLAINTEXT_RULES:
+                continue
             try:
                 evidence = active.rule.check(rec, active.params)
             except (TypeError, ValueError, AttributeError) as e:  # a malformed row must not stop the audit
