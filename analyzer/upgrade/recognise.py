@@ -150,6 +150,8 @@ def _server(buf: bytearray, port: int) -> "Handler | None | bool":
         head = bytes(buf[:8])
         if len(buf) >= MAX_RECOGNITION_BYTES:
             return False
+        if len(buf) < 5:
+            return None  # maybe the header of a MySQL greeting
         if head[:1].isdigit() or head[:1] in (b"+", b"*", b'"', b":", b"N"):
             return None
         return False

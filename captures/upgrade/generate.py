@@ -294,9 +294,19 @@ def scenarios() -> list[Scenario]:
                  tshark="socks", note="SOCKS5 CONNECT refused (REP 5)"),
         Scenario("http-connect", 3128, "http_connect",
                  [(0, b"CONNECT server.test:443 HTTP/1.1\r\nHost: server.test:443\r\n\r\n"),
+                  (1, b"HTTP/1.1 200 Connection established\r\n\r\n")], tshark="http",
+                 expected={"proxy_target": "server.test:443"}, note="HTTP CONNECT (RFC 9110 9.3.6)"),
+        Scenario("http-connect-optimistic", 8080, "http_connect",
+                 [(0, b"CONNECT server.test:443 HTTP/1.1\r\nHost: server.test:443\r\n\r\n"),
                   (1, b"HTTP/1.1 200 Connection established\r\n\r\n")], merge_first_tls=True, tshark="http",
                  expected={"proxy_target": "server.test:443"},
-                 note="HTTP CONNECT; the ClientHello in the same segment as the request"),
+                 note="HTTP CONNECT with the ClientHello in the same segment as the request (sent before the 200)"),
+        Scenario("http-connect-refused", 3128, "http_connect",
+                 [(0, b"CONNECT server.test:443 HTTP/1.1\r\nHost: server.test:443\r\n\r\n"),
+                  (1, b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"p\"\r\n"
+                      b"Content-Length: 0\r\n\r\n")], tls=False, tshark="http",
+                 expected={"failure": "upgrade_refused", "refusal": "407", "proxy_target": "server.test:443"},
+                 note="HTTP CONNECT answered 407"),
     ]
 
 
