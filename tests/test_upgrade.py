@@ -385,3 +385,73 @@ def test_wire_strings_escaped_in_ladder_and_html(tmp_path: Path) -> None:
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     text = render_text(steps, client="c", server="s")
     assert "\x1b" not in text
+
+
+# --------------------------------------------------------------------------- real OpenSSL clients
+
+OPENSSL = json.loads((UPGRADE / "openssl.json").read_text())
+OPENSSL_KEYLOG = UPGRADE / OPENSSL["keylog"]
+OPENSSL_FILES = sorted(OPENSSL["files"])
+# tshark 4.0 on OpenSSL's clients: it follows all of them. Where no tshark dissector knows the upgrade
+# (irc, lmtp, nntp, sieve: no -d given) the ports are unassigned, and tshark's TLS heuristic takes the
+# stream from the ClientHello on; on IRC's own port 6667 (irc-starttls.pcap) it does not.
+OPENSSL_TSHARK_DOES_NOT_FOLLOW: dict[str, str] = {}
+
+
+def _openssl_row(name: str, **kw) -> ConnectionSummary:
+    rows = list(analyze_file(UPGRADE / OPENSSL["files"][name]["file"], options=Options(**kw)))
+    assert len(rows) == 1
+    return rows[0]
+
+
+@pytest.mark.parametrize("name", OPENSSL_FILES)
+def test_openssl_client_rows(name: str) -> None:
+    """`openssl s_client -starttls NAME` against a server of ours: a TLS row, decrypted with its key log."""
+    info = OPENSSL["files"][name]
+    assert info["received_by_client"] and not info["server_errors"]  # the recording itself worked
+    got: dict[int, bytearray] = {0: bytearray(), 1: bytearray()}
+
+    class Sink:
+        def data(self, direction: int, data: bytes, frame: int, ts: float) -> None:
+            got[direction] += data
+
+        def close(self) -> None:
+            pass
+
+    s = _openssl_row(name, keys=load_key_material(keylogs=[OPENSSL_KEYLOG]), app_data=lambda c, st: Sink())
+    assert s.is_tls and s.handshake_complete and s.failure is None
+    assert s.upgraded_from == s.plaintext_protocol == info["protocol"]
+    assert s.upgrade_frame is not None and s.client_hello_frame is not None
+    assert s.upgrade_frame <= s.client_hello_frame
+    assert s.version == info["openssl_version"].replace("TLSv", "TLS ") and s.cipher_suite == info["openssl_cipher"]
+    assert s.sni == "server.test" and s.server_port == info["port"] and s.server_port > 20000
+    assert s.decryption == "ok" and s.finished_client and s.finished_server
+    assert bytes(got[0]) == bytes.fromhex(info["plaintext"]["c2s"])
+    assert bytes(got[1]) == bytes.fromhex(info["plaintext"]["s2c"])
+
+
+@pytest.mark.skipif(not tshark_oracle.available(), reason="tshark not installed")
+@pytest.mark.parametrize("name", OPENSSL_FILES)
+def test_openssl_client_same_as_tshark(name: str) -> None:
+    info = OPENSSL["files"][name]
+    path = UPGRADE / info["file"]
+    dissector = info["tshark_dissector"]
+    extra = ["-d", f"tcp.port=={info['port']},{dissector}"] if dissector else []
+    out = subprocess.run(tshark_oracle.tshark_command(str(path)) + extra, capture_output=True, timeout=120,
+                         check=True).stdout.strip()
+    sf = tshark_oracle.parse_packets(json.loads(out) if out else []).get(0)
+    s = _openssl_row(name)
+    if name in OPENSSL_TSHARK_DOES_NOT_FOLLOW:
+        assert sf is None or not sf.client_hellos, f"tshark now follows {name}"
+        return
+    assert sf is not None and sf.client_hellos and sf.server_hellos, name
+    ch, sh = sf.client_hellos[0], sf.server_hellos[0]
+    assert (s.client_hello_frame, s.server_hello_frame) == (ch.frame, sh.frame)
+    assert s.sni == ch.sni and s.cipher_suite_code == sh.cipher_suite and s.version_code == sh.version
+    assert len(s.cipher_suites_offered) == len(ch.cipher_suites) and (s.session_id or None) == ch.session_id
+    cmd = [tshark_oracle.TSHARK, "-r", str(path), "-q", *extra, "-o", f"tls.keylog_file:{OPENSSL_KEYLOG}",
+           "-z", "follow,tls,raw,0"]
+    follow = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
+    data = b"".join(bytes.fromhex(ln.strip()) for ln in follow.split("Follow: tls,raw\n", 1)[1].splitlines()[3:]
+                    if ln.strip() and not ln.startswith("====="))
+    assert bytes.fromhex(info["plaintext"]["c2s"]) in data and bytes.fromhex(info["plaintext"]["s2c"]) in data

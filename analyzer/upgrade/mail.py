@@ -360,3 +360,43 @@ class IRCHandler(LineHandler):
             p.go_ahead(frame)
         elif cmd == ERR_STARTTLS or (cmd == ERR_UNKNOWNCOMMAND and b"STARTTLS" in line.upper()):
             p.refused(cmd.decode(), frame)
+
+
+# --------------------------------------------------------------------------- a bare STARTTLS first
+
+
+class BareStartTLSHandler(Handler):
+    """A capture whose first bytes are the client's `STARTTLS` line, on a port that says
+    nothing: SMTP, LMTP, NNTP, ManageSieve and IRC all use that command. The server's first
+    line decides (a 3-digit reply: SMTP, or NNTP for 382/580/483; `OK`/`NO`/`BYE`: ManageSieve;
+    a `:prefix` or NOTICE: IRC), then that protocol's handler reads everything from the start."""
+
+    def __init__(self, fallback: str = "smtp") -> None:
+        self.name = fallback
+        self.fallback = fallback
+        self.inner: Handler | None = None
+
+    def step(self, p: Preamble, frame: int, ts: float) -> None:
+        if self.inner is None:
+            sbuf = p.buf[SERVER]
+            end = sbuf.find(b"\n")
+            if end < 0:
+                if len(sbuf) > MAX_LINE_GUESS:
+                    raise UpgradeError("server line too long to tell the protocol")
+                return
+            line = bytes(sbuf[:end]).rstrip(b"\r")
+            status = line.split(None, 1)[0].upper() if line.strip() else b""
+            rc = reply_code(line)
+            if line.startswith(b":") or status == b"NOTICE":
+                self.inner = IRCHandler()
+            elif status.split(b"(")[0] in (b"OK", b"NO", b"BYE"):
+                self.inner = SieveHandler()
+            elif rc is not None and rc[0] in ("382", "580", "483"):
+                self.inner = ReplyCodeHandler("nntp")
+            else:
+                self.inner = ReplyCodeHandler(self.fallback)
+            self.name = p.protocol = self.inner.name
+        self.inner.step(p, frame, ts)
+
+
+MAX_LINE_GUESS = 1024   # the server's first line must end within this many bytes to tell the protocol

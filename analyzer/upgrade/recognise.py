@@ -16,7 +16,9 @@ from __future__ import annotations
 from .base import MAX_RECOGNITION_BYTES, Handler, Preamble
 from .database import MySQLHandler, PostgresHandler, mysql_greeting, pg_request
 from .ldap import LDAPHandler, looks_like_ldap
-from .mail import IMAPHandler, IRCHandler, POP3Handler, ReplyCodeHandler, SieveHandler, reply_code
+from .mail import (
+    BareStartTLSHandler, IMAPHandler, IRCHandler, POP3Handler, ReplyCodeHandler, SieveHandler, reply_code,
+)
 from .proxy import HTTPConnectHandler, Socks4Handler, Socks5Handler
 from .rdp import X224_CR, RDPHandler, tpkt
 from .xmpp import XMPPHandler
@@ -124,7 +126,7 @@ def _client_text(buf: bytearray, port: int) -> "Handler | None | bool":
             return SieveHandler()
         if port in IRC_PORTS:
             return IRCHandler()
-        return ReplyCodeHandler(_fallback(port))
+        return BareStartTLSHandler(_fallback(port))
     if len(words) >= 2 and words[1].upper() in _IMAP_FIRST and words[0].isalnum():
         return IMAPHandler()
     if line is None and len(buf) < MAX_RECOGNITION_BYTES and len(words) < 2:
