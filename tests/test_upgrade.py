@@ -385,6 +385,30 @@ def test_wire_strings_escaped_in_ladder_and_html(tmp_path: Path) -> None:
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     text = render_text(steps, client="c", server="s")
     assert "\x1b" not in text
+    # the HTML report of a capture with that CONNECT
+    from captures.generate import CLIENT_IP4, SERVER_IP4, Conversation, frames_for, write_pcap
+
+    conv = Conversation(chunks=pre + TLS_CHUNKS, client=(CLIENT_IP4, 40001), server=(SERVER_IP4, 3128))
+    write_pcap(tmp_path / "hostile-connect.pcap", frames_for(conv))
+    r = subprocess.run([sys.executable, "-m", "analyzer", "report", str(tmp_path / "hostile-connect.pcap"),
+                        "--out", str(tmp_path / "out"), "-q"], capture_output=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr
+    page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "Plaintext start" in page and "\x1b" not in page
+
+
+def test_ladder_shows_the_preamble_as_one_step() -> None:
+    from analyzer.report.ladder import ladder_steps
+
+    for name, label in (("smtp-starttls.pcap", "SMTP STARTTLS"), ("socks5-connect.pcap", "SOCKS5 CONNECT server.test:443"),
+                        ("postgres-sslrequest.pcap", "PostgreSQL SSLRequest"), ("smtp-refused.pcap", "refused (454)"),
+                        ("rdp-tls.pcap", "RDP X.224 PROTOCOL_SSL")):
+        s = _row(name)
+        steps = ladder_steps(s.events, s.start_time)
+        upgrade = [st for st in steps if st.kind == "upgrade"]
+        assert len(upgrade) == 1 and label in upgrade[0].label and upgrade[0].direction == 0, (name, upgrade)
+        assert steps[0].kind == "upgrade"
 
 
 # --------------------------------------------------------------------------- real OpenSSL clients
