@@ -479,3 +479,89 @@ def test_openssl_client_same_as_tshark(name: str) -> None:
     data = b"".join(bytes.fromhex(ln.strip()) for ln in follow.split("Follow: tls,raw\n", 1)[1].splitlines()[3:]
                     if ln.strip() and not ln.startswith("====="))
     assert bytes.fromhex(info["plaintext"]["c2s"]) in data and bytes.fromhex(info["plaintext"]["s2c"]) in data
+
+
+# --------------------------------------------------------------------------- refusals and plaintext outcomes per protocol
+
+def struct_pack_gssenc() -> bytes:
+    """PostgreSQL GSSENCRequest: length 8, code 80877104."""
+    import struct
+
+    return struct.pack(">II", 8, 80877104)
+
+
+_XC, _XS = ug.xmpp_heads(b"jabber:client")
+_TLSNS = ug.XMPP_TLS
+
+
+@pytest.mark.parametrize("pre, port, proto, code", [
+    ([(1, b"+OK ready\r\n"), (0, b"STLS\r\n"), (1, b"-ERR not now\r\n")], 110, "pop3", "-ERR"),
+    ([(1, b"220 FTP ready\r\n"), (0, b"AUTH TLS\r\n"), (1, b"530 Please login with USER and PASS.\r\n")], 21, "ftp", "530"),
+    ([(1, b"200 news ready\r\n"), (0, b"STARTTLS\r\n"), (1, b"580 Can not initiate TLS negotiation\r\n")], 119, "nntp", "580"),
+    ([(1, b'"STARTTLS"\r\nOK\r\n'), (0, b"STARTTLS\r\n"), (1, b'NO "not now"\r\n')], 4190, "sieve", "NO"),
+    ([(1, b":irc.test NOTICE * :hi\r\n"), (0, b"STARTTLS\r\n"), (1, b":irc.test 691 * :STARTTLS failed\r\n")], 6667,
+     "irc", "691"),
+    ([(0, _XC), (1, _XS), (0, b"<starttls xmlns='" + _TLSNS + b"'/>"), (1, b"<failure xmlns='" + _TLSNS + b"'/>")],
+     5222, "xmpp", "<failure/>"),
+    ([(0, ug.rdp_connection_request(0x1 | 0x2)), (1, ug.rdp_connection_confirm(0x2, failure=True))], 3389, "rdp",
+     "RDP_NEG_FAILURE 2"),
+    ([(0, ug.rdp_connection_request(0x1)), (1, ug.rdp_connection_confirm(0x0))], 3389, "rdp", "PROTOCOL_RDP"),
+    ([(0, ug.socks4a_request(b"server.test", 443)), (1, ug.socks4_reply(91))], 1080, "socks4", "CD 91"),
+    ([(0, b"\x05\x01\x02"), (1, b"\x05\xff")], 1080, "socks5", "METHOD 0xff"),
+    ([(0, b"\x05\x01\x02"), (1, b"\x05\x02"), (0, b"\x01\x01a\x01b"), (1, b"\x01\x01")], 1080, "socks5", "auth status 1"),
+    ([(0, ug.pg_ssl_request()), (1, b"E")], 5432, "postgres", "E (ErrorResponse)"),
+])
+def test_refusals(pre: list[tuple[int, bytes]], port: int, proto: str, code: str) -> None:
+    s = run_chunks(framed(pre, tls=False) + [(0, b"\x16\x03\x01\x00\x05hello", 30)], port)
+    assert s.failure == "upgrade_refused" and s.plaintext_protocol == proto and not s.is_tls, (s.failure, s.errors)
+    assert any(code in e for e in s.errors), s.errors
+
+
+@pytest.mark.parametrize("pre, port, proto, why", [
+    ([(1, ug.mysql_greeting()), (0, ug.mysql_packet(1, b"\x8d\xa2\x0b\x00" + b"\x00" * 60))], 3306, "mysql",
+     "HandshakeResponse in clear"),
+    ([(1, ug.mysql_greeting(ssl_capable=False)), (0, ug.mysql_packet(1, b"\x05\xa2\x0b\x00" + b"\x00" * 60))], 3306,
+     "mysql", "HandshakeResponse in clear"),
+    ([(0, ug.pg_startup(b"alice"))], 5432, "postgres", "StartupMessage in clear"),
+    ([(0, struct_pack_gssenc()), (1, b"G")], 5432, "postgres", "GSSAPI encryption"),
+    ([(0, ug.rdp_connection_request(0x0))], 3389, "rdp", "standard RDP security"),
+    ([(1, b"* PREAUTH ready\r\n")], 143, "imap", "PREAUTH"),
+    ([(1, b"* OK ready\r\n"), (0, b"a1 LOGIN alice secret\r\n")], 143, "imap", "LOGIN in clear"),
+    ([(1, b"+OK ready\r\n"), (0, b"USER alice\r\n")], 110, "pop3", "USER in clear"),
+    ([(1, b"220 FTP ready\r\n"), (0, b"USER anonymous\r\n")], 21, "ftp", "USER in clear"),
+    ([(0, _XC), (1, _XS), (0, b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGE=</auth>")],
+     5222, "xmpp", "<auth> in clear"),
+    ([(1, b":irc.test NOTICE * :hi\r\n"), (0, b"NICK a\r\nUSER a 0 * :a\r\n"), (1, b":irc.test 001 a :Welcome\r\n")],
+     6667, "irc", "registration in clear"),
+])
+def test_sessions_that_stay_in_clear(pre: list[tuple[int, bytes]], port: int, proto: str, why: str) -> None:
+    s = run_chunks(framed(pre, tls=False), port)
+    assert s.failure == "not_tls" and s.plaintext_protocol == proto and not s.is_tls and not s.upgraded_from
+    assert any(why in e for e in s.errors), s.errors
+
+
+def test_postgres_gssenc_refused_then_ssl() -> None:
+    """GSSENCRequest answered 'N', then SSLRequest answered 'S' (libpq's order with gssencmode=prefer)."""
+    pre = [(0, struct_pack_gssenc()), (1, b"N"), (0, ug.pg_ssl_request()), (1, b"S")]
+    s = run_chunks(framed(pre), 5432)
+    assert s.is_tls and s.upgraded_from == "postgres" and s.upgrade_frame == 4 and s.handshake_complete
+
+
+def test_ldap_root_dse_search_before_starttls() -> None:
+    search = ug.ldap_message(1, ug.ber(0x63, ug.ber(0x04, b"") + ug.ber(0x0A, b"\x00") + ug.ber(0x0A, b"\x00")
+                                     + ug.ber(0x02, b"\x00") + ug.ber(0x02, b"\x00") + ug.ber(0x01, b"\x00")
+                                     + ug.ber(0x87, b"objectClass") + ug.ber(0x30, ug.ber(0x04, b"supportedExtension"))))
+    entry = ug.ldap_message(1, ug.ber(0x64, ug.ber(0x04, b"") + ug.ber(0x30, ug.ber(0x30, ug.ber(
+        0x04, b"supportedExtension") + ug.ber(0x31, ug.ber(0x04, b"1.3.6.1.4.1.1466.20037"))))))
+    done = ug.ldap_message(1, ug.ber(0x65, ug.ber(0x0A, b"\x00") + ug.ber(0x04, b"") + ug.ber(0x04, b"")))
+    pre = [(0, search), (1, entry + done), (0, ug.ldap_starttls_request(2)), (1, ug.ldap_extended_response(2, 0))]
+    s = run_chunks(framed(pre), 3890)
+    assert s.is_tls and s.upgraded_from == "ldap" and s.upgrade_frame == 4
+
+
+def test_http_connect_after_407() -> None:
+    pre = [(0, b"CONNECT server.test:443 HTTP/1.1\r\n\r\n"), (1, b"HTTP/1.1 407 Auth\r\nContent-Length: 0\r\n\r\n"),
+           (0, b"CONNECT server.test:443 HTTP/1.1\r\nProxy-Authorization: Basic YTpi\r\n\r\n"),
+           (1, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\n")]
+    s = run_chunks(framed(pre), 3128)
+    assert s.is_tls and s.upgraded_from == "http_connect" and s.upgrade_frame == 4 and any("407" in e for e in s.errors)

@@ -92,9 +92,8 @@ class RDPHandler(Handler):
             raise UpgradeError("server bytes are no X.224 Connection Confirm")
         neg = _neg(p.take(SERVER, n))
         if neg is None or neg[0] == TYPE_RDP_NEG_RSP and not neg[1] & TLS_PROTOCOLS:
-            p.plaintext(f"rdp: the server selected standard RDP security in frame {frame}")
-            p.refusal = "PROTOCOL_RDP"
-            p.refused_frame = frame
+            # the client asked for TLS; standard RDP security instead is a refusal of it
+            p.refused("PROTOCOL_RDP (standard RDP security selected)", frame, final=True)
             return
         if neg[0] == TYPE_RDP_NEG_FAILURE:
             p.refused(f"RDP_NEG_FAILURE {neg[1]}", frame, final=True)
