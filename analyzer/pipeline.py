@@ -108,6 +108,8 @@ class _Sink:
             else:
                 self._preamble(direction, data, frame, ts)
         except Exception as e:  # a parser bug must cost one connection, never the run
+            if isinstance(self.up, Preamble):
+                self.up.plaintext("")  # not followed further
             self.tls.internal_error(direction, e, frame)
 
     def _preamble(self, direction: int, data: bytes, frame: int, ts: float) -> None:

@@ -19,7 +19,7 @@ from analyzer.decrypt.keys import load_key_material  # noqa: E402
 from analyzer.pipeline import Options, _Sink, analyze_file  # noqa: E402
 from analyzer.tls.certs import CertCache  # noqa: E402
 from analyzer.tls.summary import ConnectionSummary  # noqa: E402
-from analyzer.upgrade import MAX_PREAMBLE_BYTES, MAX_RECOGNITION_BYTES, PLAINTEXT, TLS, Preamble  # noqa: E402
+from analyzer.upgrade import MAX_PREAMBLE_BYTES, MAX_RECOGNITION_BYTES, PLAINTEXT, Preamble  # noqa: E402
 from captures.generate import client_context, pki_at, server_context, tls_conversation  # noqa: E402
 from captures.upgrade import generate as ug  # noqa: E402
 

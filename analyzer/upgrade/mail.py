@@ -333,13 +333,11 @@ class IRCHandler(LineHandler):
         super().__init__("irc")
 
     def client_line(self, p: Preamble, line: bytes, frame: int, ts: float) -> None:
-        word, arg = _word(line)
+        word, _ = _word(line)
         if word == "STARTTLS":
             p.asked(frame, ts, "IRC STARTTLS")
         elif word in _IRC_DATA:
             self.in_clear(p, word, frame)
-        elif word == "CAP" and "tls" in arg.lower():
-            pass
 
     def server_line(self, p: Preamble, line: bytes, frame: int, ts: float) -> None:
         parts = line.split()

@@ -36,8 +36,6 @@ _CLIENT_WORDS = ("EHLO", "HELO", "LHLO", "STARTTLS", "STLS", "CAPA", "AUTH", "FE
 _IMAP_FIRST = frozenset({b"CAPABILITY", b"STARTTLS", b"NOOP", b"ID", b"LOGIN", b"AUTHENTICATE"})
 _SOCKS5_METHODS_MAX = 0xFE
 
-Verdict = "Handler | None | bool"
-
 
 def _fallback(port: int) -> str:
     if port in FTP_PORTS:
@@ -45,6 +43,17 @@ def _fallback(port: int) -> str:
     if port in LMTP_PORTS:
         return "lmtp"
     return "smtp"
+
+
+_XML_HEADS = (b"<?xml", b"<stream")
+
+
+def _xml_head(buf: bytearray) -> bool | None:
+    """Whether buf starts an XML stream (an XML declaration or a stream element); None: too short to tell."""
+    head = bytes(buf[:7])
+    if any(head.startswith(sig) for sig in _XML_HEADS):
+        return True
+    return None if any(sig.startswith(head) for sig in _XML_HEADS) else False
 
 
 def _first_line(buf: bytearray) -> bytes | None:
@@ -85,12 +94,8 @@ def _client(buf: bytearray, port: int) -> "Handler | None | bool":
         v = tpkt(buf, X224_CR)
         return RDPHandler() if isinstance(v, int) and not isinstance(v, bool) else v
     if b0 == 0x3C:          # '<': an XML stream head
-        head = bytes(buf[:14])
-        if b"<?xml"[: len(head)] == head[:5] and n < 5:
-            return None
-        if head.startswith(b"<?xml") or head.startswith(b"<stream") or b"<stream"[: n] == head[:7] and n < 7:
-            return XMPPHandler() if n >= 5 else None
-        return False
+        v = _xml_head(buf)
+        return XMPPHandler() if v else v
     return _client_text(buf, port)
 
 
@@ -143,10 +148,8 @@ def _server(buf: bytearray, port: int) -> "Handler | None | bool":
     if b0 < 0x20 or b0 >= 0x80:
         return None if len(buf) < 5 else False  # a MySQL packet header needs 5 bytes
     if b0 == 0x3C:
-        head = bytes(buf[:7])
-        if len(head) < 5:
-            return None if b"<?xml".startswith(head) or b"<stream".startswith(head) else False
-        return XMPPHandler() if head.startswith(b"<?xml") or head.startswith(b"<strea") else False
+        v = _xml_head(buf)
+        return XMPPHandler() if v else v
     line = _first_line(buf)
     if line is None:
         head = bytes(buf[:8])

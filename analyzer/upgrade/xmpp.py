@@ -10,7 +10,7 @@ go-ahead (TLS starts at the byte after its end) and `<failure/>` the refusal. SA
 
 from __future__ import annotations
 
-from .base import CLIENT, SERVER, Handler, Preamble, UpgradeError
+from .base import CLIENT, SERVER, Handler, Preamble
 
 NS_TLS = b"urn:ietf:params:xml:ns:xmpp-tls"
 NS_SERVER = b"jabber:server"

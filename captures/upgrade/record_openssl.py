@@ -18,7 +18,6 @@ import json
 import os
 import socket
 import ssl
-import struct
 import subprocess
 import sys
 import threading
