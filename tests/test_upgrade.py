@@ -565,3 +565,27 @@ def test_http_connect_after_407() -> None:
            (1, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\n")]
     s = run_chunks(framed(pre), 3128)
     assert s.is_tls and s.upgraded_from == "http_connect" and s.upgrade_frame == 4 and any("407" in e for e in s.errors)
+
+
+def test_max_line_and_max_notes() -> None:
+    from analyzer.upgrade.base import MAX_LINE, MAX_NOTES
+    from analyzer.upgrade.mail import MAX_LINE_GUESS
+
+    p = Preamble(25)
+    p.feed(1, b"220 mx\r\n", 1, 0.0)
+    p.feed(1, b"250-" + b"x" * MAX_LINE, 2, 0.0)
+    assert p.state == PLAINTEXT and p.protocol == "smtp" and str(MAX_LINE) in p.reason
+    p = Preamble(25)
+    p.feed(1, b"220 mx\r\n", 1, 0.0)
+    p.feed(1, b"250-" + b"x" * (MAX_LINE - 10), 2, 0.0)
+    assert p.state != PLAINTEXT  # at the bound: still a line being read
+    p = Preamble(25)
+    p.feed(1, b"220 mx\r\n", 1, 0.0)
+    for i in range(MAX_NOTES + 5):
+        p.feed(0, b"STARTTLS\r\n", 2 + 2 * i, 0.0)
+        p.feed(1, b"454 not now\r\n", 3 + 2 * i, 0.0)
+    assert len(p.notes) == MAX_NOTES and p.refusal == "454"
+    p = Preamble(5555)
+    p.feed(0, b"STARTTLS\r\n", 1, 0.0)
+    p.feed(1, b"x" * (MAX_LINE_GUESS + 1), 2, 0.0)
+    assert p.state == PLAINTEXT and "too long" in p.reason
