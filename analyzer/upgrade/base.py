@@ -127,7 +127,8 @@ class Preamble:
                 self.state = UNKNOWN
                 return
             self.handler = h  # type: ignore[assignment]
-            self.protocol = h.name  # type: ignore[union-attr]
+            # a handler not sure yet (a bare `220` greeting: SMTP or FTP) names its best guess
+            self.protocol = h.name or getattr(h, "fallback", "")  # type: ignore[union-attr]
         try:
             self.handler.step(self, frame, ts)  # type: ignore[union-attr]
         except UpgradeError as e:
