@@ -19,7 +19,7 @@ from .capture.reader import MAX_DECOMPRESSED_SIZE
 from .tcp import Flow, FlowTable, TCPStats
 from .quic.connection import QUICFlowTable
 from .tls.certs import CertCache
-from .tls.connection import TLSConnection
+from .tls.connection import MAX_ERRORS, TLSConnection
 from .tls.summary import ConnectionSummary, HandshakeEvent
 from .upgrade import FOLLOWING, PLAINTEXT, TLS, UNKNOWN, Preamble, starts_like_tls
 
@@ -191,7 +191,7 @@ def fill_upgrade(s: ConnectionSummary, up: Preamble, events: bool = True) -> Non
     if up.state != TLS:
         # the TLS stage saw no byte: its own verdict ('too few bytes ...') does not apply
         s.errors = [e for e in s.errors if not e.startswith("only ")]
-    s.errors[:0] = errors
+    s.errors[:] = (errors + s.errors)[:MAX_ERRORS]
     if events:
         frame, ts = up.request if up.request is not None else (s.first_frame, s.start_time)
         detail = up.step_detail or f"{up.protocol.upper()} in clear"

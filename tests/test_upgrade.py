@@ -198,9 +198,9 @@ def _tls_chunks() -> list[tuple[int, bytes]]:
 TLS_CHUNKS = _tls_chunks()
 
 
-def run_chunks(chunks: list[tuple[int, bytes, int]], server_port: int = 25) -> ConnectionSummary:
+def run_chunks(chunks: list[tuple[int, bytes, int]], server_port: int = 25, role_source: str = "syn") -> ConnectionSummary:
     """Feed (direction, bytes, frame) through the pipeline's sink, as TCP would."""
-    flow = SimpleNamespace(role_source="syn", stream=0, client_port=40000, server_port=server_port,
+    flow = SimpleNamespace(role_source=role_source, stream=0, client_port=40000, server_port=server_port,
                            client_addr=b"\x7f\x00\x00\x01", server_addr=b"\x7f\x00\x00\x02", bytes=[0, 0],
                            first_frame=1, last_frame=chunks[-1][2] if chunks else 1, start_ts=0.0, last_ts=1.0)
     out: list = []
@@ -291,8 +291,9 @@ def test_mid_session_capture_without_greeting() -> None:
                              ([(0, b"STLS\r\n"), (1, b"+OK\r\n")], 110, "pop3"),
                              ([(0, b"STARTTLS\r\n"), (1, b"382 go\r\n")], 119, "nntp"),
                              ([(0, b"AUTH TLS\r\n"), (1, b"234 go\r\n")], 2121, "ftp")):
-        s = run_chunks(framed(pre), port)
-        assert s.is_tls and s.upgraded_from == proto and s.upgrade_frame == 2 and s.handshake_complete, proto
+        for roles in ("syn", "port"):  # no SYN in such a capture: roles from the ports
+            s = run_chunks(framed(pre), port, roles)
+            assert s.is_tls and s.upgraded_from == proto and s.upgrade_frame == 2 and s.handshake_complete, proto
 
 
 def test_starttls_twice() -> None:
