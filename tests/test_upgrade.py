@@ -590,3 +590,24 @@ def test_max_line_and_max_notes() -> None:
     p.feed(0, b"STARTTLS\r\n", 1, 0.0)
     p.feed(1, b"x" * (MAX_LINE_GUESS + 1), 2, 0.0)
     assert p.state == PLAINTEXT and "too long" in p.reason
+
+
+@pytest.mark.parametrize("name, first", [("smtp-starttls.pcap", b"STARTTLS"), ("imap-starttls.pcap", b"a002 STARTTLS"),
+                                         ("pop3-stls.pcap", b"STLS")])
+def test_capture_starting_mid_session(tmp_path: Path, name: str, first: bytes) -> None:
+    """The sample capture cut (scapy) to start at the client's TLS request: no SYN, no greeting."""
+    from scapy.all import Raw, rdpcap, wrpcap
+
+    packets = rdpcap(str(UPGRADE / name))
+    start = next(i for i, p in enumerate(packets) if Raw in p and bytes(p[Raw].load).startswith(first))
+    path = tmp_path / f"mid-{name}"
+    wrpcap(str(path), packets[start:])
+    (s,) = list(analyze_file(path))
+    exp = MANIFEST["files"][name]["connections"][0]["expected"]
+    assert s.is_tls and s.upgraded_from == exp["upgraded_from"] and s.handshake_complete
+    assert s.upgrade_frame == exp["upgrade_frame"] - start and s.sni == "server.test"
+    assert s.server_port == MANIFEST["files"][name]["port"]
+    if tshark_oracle.available():
+        out = subprocess.run([tshark_oracle.TSHARK, "-r", str(path), "-Y", "tls.handshake.type==1 || tls.handshake.type==2",
+                              "-T", "fields", "-e", "frame.number"], capture_output=True, text=True, timeout=60).stdout
+        assert [int(x) for x in out.split()] == [s.client_hello_frame, s.server_hello_frame]
