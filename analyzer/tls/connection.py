@@ -5,9 +5,9 @@ record layer (incl. the SSLv2-format ClientHello), handshake message reassembly
 across records, which records are encrypted (after ChangeCipherSpec in TLS <= 1.2,
 after the ServerHello in TLS 1.3), handshake completion, resumption, failures and
 the ladder of events (a plaintext preamble before the TLS bytes, e.g. STARTTLS or an
-HTTP CONNECT tunnel, is the upgrade stage's: `analyzer.upgrade`). It never touches a socket or a file: the caller feeds bytes
-per direction (`feed`), reports holes (`gap`) and TCP closes (`fin`, `rst`), and
-ends with `finish()`.
+HTTP CONNECT tunnel, is the upgrade stage's: `analyzer.upgrade`). It never touches a
+socket or a file: the caller feeds bytes per direction (`feed`), reports holes (`gap`)
+and TCP closes (`fin`, `rst`), and ends with `finish()`.
 
 Without keys, TLS 1.3 completion is inferred the way an observer can: the server
 has sent its encrypted flight and the client has answered with an encrypted
