@@ -173,6 +173,17 @@ def test_same_tls_facts_as_tshark(name: str) -> None:
     assert s.cipher_suites_offered and len(s.cipher_suites_offered) == len(ch.cipher_suites)
     assert s.cipher_suite_code == sh.cipher_suite and s.version_code == sh.version
     assert (s.session_id or None) == ch.session_id
+    if MANIFEST["files"][name]["protocol"] != "mysql":  # MySQL has no go-ahead: its upgrade_frame is the client's request
+        assert s.upgrade_frame == _tshark_go_ahead(UPGRADE / name, MANIFEST["files"][name]["port"], sh.frame)
+
+
+def _tshark_go_ahead(path: Path, port: int, server_hello_frame: int) -> int:
+    """The server's last frame with payload before its ServerHello, as tshark numbers frames: the go-ahead."""
+    out = subprocess.run([tshark_oracle.TSHARK, "-r", str(path), "-T", "fields", "-e", "frame.number",
+                          "-e", "tcp.srcport", "-e", "tcp.len"], capture_output=True, text=True, timeout=60).stdout
+    frames = [int(f) for f, p, n in (ln.split("\t") for ln in out.splitlines())
+              if int(p) == port and int(n) > 0 and int(f) < server_hello_frame]
+    return max(frames)
 
 
 @pytest.mark.skipif(not tshark_oracle.available(), reason="tshark not installed")
@@ -474,6 +485,8 @@ def test_openssl_client_same_as_tshark(name: str) -> None:
     assert (s.client_hello_frame, s.server_hello_frame) == (ch.frame, sh.frame)
     assert s.sni == ch.sni and s.cipher_suite_code == sh.cipher_suite and s.version_code == sh.version
     assert len(s.cipher_suites_offered) == len(ch.cipher_suites) and (s.session_id or None) == ch.session_id
+    if info["protocol"] != "mysql":
+        assert s.upgrade_frame == _tshark_go_ahead(path, info["port"], sh.frame)
     cmd = [tshark_oracle.TSHARK, "-r", str(path), "-q", *extra, "-o", f"tls.keylog_file:{OPENSSL_KEYLOG}",
            "-z", "follow,tls,raw,0"]
     follow = subprocess.run(cmd, capture_output=True, text=True, timeout=120).stdout
