@@ -385,7 +385,8 @@ def audit(
         _say("error", "--format parquet needs --output PATH")
         raise typer.Exit(2)
     auditor = Auditor(policy)
-    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=False, psk=psk)
+    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=False, include_plaintext=True,
+                                psk=psk)
     read_ok, failed = run_analysis(inputs, auditor.add, quiet=quiet, options=opts,
                                    batch=BatchOptions(jobs=jobs, scheduler=scheduler, out=out, resume=resume))
     _report_unused_keys(keys, quiet)

@@ -1,8 +1,10 @@
-"""The per-file pipeline: capture -> tcp -> tls, yielding one summary per connection.
+"""The per-file pipeline: capture -> tcp -> upgrade -> tls, yielding one summary per connection.
 
 Owns the glue between the stages: a `StreamSink` per TCP flow that feeds a
-`TLSConnection`, and the filling of each summary's identity (capture, stream,
-addresses, frames) from the flow. Summaries come out as flows close (so memory
+`TLSConnection`, directly when the first bytes look like TLS, else through the
+upgrade stage's `Preamble` until it hands over the streams (or gives up); the
+filling of each summary's identity (capture, stream, addresses, frames) from the
+flow, and of its upgrade columns from the preamble. Summaries come out as flows close (so memory
 stays bounded by live flows); `analyze_file` does not sort them.
 """
 
@@ -18,9 +20,10 @@ from .capture.reader import MAX_DECOMPRESSED_SIZE
 from .tcp import Flow, FlowTable, TCPStats
 from .udp import UDPConversationTable
 from .tls.certs import CertCache
-from .tls.connection import TLSConnection
-from .tls.summary import ConnectionSummary
+from .tls.connection import MAX_ERRORS, TLSConnection
+from .tls.summary import ConnectionSummary, HandshakeEvent
 from .dtls.connection import looks_like_dtls_hello
+from .upgrade import FOLLOWING, PLAINTEXT, TLS, UNKNOWN, Preamble, starts_like_tls
 
 if TYPE_CHECKING:
     from .decrypt import AppDataSink, KeyMaterial
@@ -34,6 +37,7 @@ class Options:
     keep_payload: bool = False       # decryption needs record bodies after the handshake
     idle_timeout: float = 600.0
     include_non_tls: bool = True     # rows for TCP connections that carried payload but no TLS
+    include_plaintext: bool = False  # ... and, without them, still those of a protocol the upgrade stage recognised
     keys: "KeyMaterial | None" = None  # key logs / RSA keys (analyzer.decrypt): connections with keys are decrypted
     keylog: str | None = None          # path of the first key log given (read by the QUIC table)
     use_capture_secrets: bool = True   # also decrypt TLS with the key logs in pcapng Decryption Secrets Blocks
@@ -64,10 +68,14 @@ class FileResult:
     frames: FrameCounts | None = None  # frames per link type and those not decoded (a part: its range's)
 
 
-class _Sink:
-    """Adapts one TCP flow's callbacks to a TLSConnection."""
+_UNDECIDED = "undecided"   # `_Sink.up` before the first payload byte
 
-    __slots__ = ("tls", "out", "capture", "decryptor", "opts")
+
+class _Sink:
+    """Adapts one TCP flow's callbacks to a TLSConnection (through a Preamble when the
+    connection does not start with TLS). `up` is None once bytes go straight to TLS."""
+
+    __slots__ = ("tls", "out", "capture", "decryptor", "opts", "up", "pre", "ports")
 
     def __init__(self, flow: Flow, out: list[tuple[Flow, ConnectionSummary]], certs: CertCache,
                  opts: Options, capture: str, keys: "KeyMaterial | None" = None) -> None:
@@ -87,18 +95,56 @@ class _Sink:
         self.out = out
         self.capture = capture
         self.opts = opts
+        self.up: Preamble | str | None = _UNDECIDED
+        self.pre: Preamble | None = None   # the preamble, kept for the row once TLS reads the bytes
+        self.ports = (flow.client_port, flow.server_port)
 
     @property
     def wants_payload(self) -> bool:
-        return self.tls.wants_payload
+        up = self.up
+        if up is None or up is _UNDECIDED:
+            return self.tls.wants_payload
+        return up.wants_payload  # type: ignore[union-attr]
 
     def on_data(self, direction: int, data: bytes, frame: int, ts: float) -> None:
         try:
-            self.tls.feed(direction, data, frame, ts)
+            if self.up is None:
+                self.tls.feed(direction, data, frame, ts)
+            else:
+                self._preamble(direction, data, frame, ts)
         except Exception as e:  # a parser bug must cost one connection, never the run
+            if isinstance(self.up, Preamble):
+                self.up.plaintext("")  # not followed further
             self.tls.internal_error(direction, e, frame)
 
+    def _preamble(self, direction: int, data: bytes, frame: int, ts: float) -> None:
+        up = self.up
+        if up is _UNDECIDED:
+            if starts_like_tls(direction, data):
+                self.up = None  # TLS from the first byte: the upgrade stage costs nothing more
+                self.tls.feed(direction, data, frame, ts)
+                return
+            up = self.up = self.pre = Preamble(self.ports[1], self.ports[0])
+        assert isinstance(up, Preamble)
+        if up.state != FOLLOWING:
+            return  # in clear for good (wants_payload is False): nothing more to read
+        up.feed(direction, data, frame, ts)
+        if up.state == FOLLOWING or up.state == PLAINTEXT:
+            return
+        # TLS (from the go-ahead on) or UNKNOWN (every byte as it came): TLS reads the rest
+        self.up = None
+        for d, chunk, f, t in up.take_tls():
+            self.tls.feed(d, chunk, f, t)
+
     def on_gap(self, direction: int, missing: int, frame: int, ts: float) -> None:
+        up = self.up
+        if isinstance(up, Preamble) and up.state == FOLLOWING:
+            up.end_of_stream()
+            if up.state == FOLLOWING:  # nothing recognised yet: TLS judges what there is
+                up.state = UNKNOWN
+                for d, chunk, f, t in up.take_tls():
+                    self.tls.feed(d, chunk, f, t)
+                self.up = None
         self.tls.gap(direction, missing, frame, ts)
 
     def on_fin(self, direction: int, frame: int, ts: float) -> None:
@@ -111,11 +157,54 @@ class _Sink:
         self.tls.overlap_conflict(direction, frame)
 
     def on_close(self, flow: Flow, reason: str) -> None:
+        up = self.pre
+        if up is not None and up.state == FOLLOWING and up.handler is None:
+            for d, chunk, f, t in up.take_tls():  # too few bytes to recognise: TLS says what it makes of them
+                self.tls.feed(d, chunk, f, t)
         s = self.tls.finish(reason)
         fill_identity(s, flow, self.capture)
+        if up is not None and up.protocol:
+            fill_upgrade(s, up, self.opts.events)
         if self.opts.on_connection is not None:
             self.opts.on_connection(s, self.decryptor)
         self.out.append((flow, s))
+
+
+def fill_upgrade(s: ConnectionSummary, up: Preamble, events: bool = True) -> None:
+    """The upgrade columns, failure and ladder step of a connection that began with a plaintext preamble."""
+    s.plaintext_protocol = up.protocol
+    s.proxy_target = up.proxy_target
+    errors = [n for n in up.notes]
+    if up.state == TLS:
+        if s.is_tls:
+            s.upgraded_from = up.protocol
+            s.upgrade_frame = up.upgrade_frame
+        else:
+            errors.append(f"{up.protocol}: the server's go-ahead in frame {up.upgrade_frame} was not followed by TLS")
+    elif up.refusal is not None:
+        s.failure = "upgrade_refused"
+        s.failure_frame = up.refused_frame
+    else:
+        s.failure = "not_tls"
+        s.failure_frame = None
+        if up.reason:
+            errors.append(up.reason)
+        elif up.state == FOLLOWING or up.state == PLAINTEXT:
+            errors.append(f"{up.protocol}: the session ended in clear without a switch to TLS")
+        if up.refusal is None and up.offered and not up.reason:
+            errors.append(f"{up.protocol}: the server offered TLS; the client never asked")
+    if up.state != TLS:
+        # the TLS stage saw no byte: its own verdict ('too few bytes ...') does not apply
+        s.errors = [e for e in s.errors if not e.startswith("only ")]
+    s.errors[:] = (errors + s.errors)[:MAX_ERRORS]
+    if events:
+        frame, ts = up.request if up.request is not None else (s.first_frame, s.start_time)
+        detail = up.step_detail or f"{up.protocol.upper()} in clear"
+        if up.state == TLS and up.upgrade_frame is not None:
+            detail += " \u2192 go-ahead"
+        elif up.refusal is not None:
+            detail += f" \u2192 refused ({up.refusal})"
+        s.events.insert(0, HandshakeEvent(0, "upgrade", frame, ts, up.base[0], detail))
 
 
 def fill_identity(s: ConnectionSummary, flow: Flow, capture: str) -> None:
@@ -335,7 +424,7 @@ def _drain(out: list[tuple[Flow, ConnectionSummary]], opts: Options, res: FileRe
     items = out[:]
     out.clear()
     for _flow, s in items:
-        if not s.is_tls and not opts.include_non_tls:
+        if not s.is_tls and not opts.include_non_tls and not (opts.include_plaintext and s.plaintext_protocol):
             continue
         res.connections += 1
         yield s

@@ -324,6 +324,13 @@ def audit_captures(tmp_path_factory) -> dict[str, Path]:
     c = tls12(client_ciphers="ECDHE-RSA-AES128-GCM-SHA256")
     edit_flight(c, 0, ch_edit(add_ext=(15, b"\x01")))  # heartbeat, peer_allowed_to_send
     save("heartbeat-offered", c)
+    # the plaintext rules: sessions of the upgrade samples (with a clean TLS connection beside them)
+    from captures.upgrade import generate as ug
+
+    upgrade = {sc.name: sc for sc in ug.scenarios()}
+    for rule, name in (("plaintext-without-starttls", "smtp-never-asked"), ("starttls-refused", "smtp-refused")):
+        plain, _ = ug.build(upgrade[name], None, d / "unused-keylog.txt", next(port))
+        save(rule, plain, conv(_ctx_client(min_v="TLSv1.3"), _ctx_server(good, min_v="TLSv1.3")))
     return out
 
 
@@ -350,6 +357,17 @@ def test_each_rule_fires_on_its_capture(audit_captures, rule):
     assert rule in fired, (rule, [(f.rule, f.evidence) for f in findings])
     f = next(f for f in findings if f.rule == rule)
     assert f.capture == f"{rule}.pcap" and f.stream is not None and f.evidence and f.client and f.server
+
+
+def test_plaintext_rules_evidence(audit_captures):
+    findings = _audit(audit_captures["plaintext-without-starttls"])[1]
+    (f,) = [f for f in findings if f.rule == "plaintext-without-starttls"]
+    assert "plaintext_protocol=smtp" in f.evidence and "MAIL in clear" in f.evidence
+    assert "although the server offered TLS" in f.evidence  # its EHLO reply listed STARTTLS
+    findings = _audit(audit_captures["starttls-refused"])[1]
+    (f,) = [f for f in findings if f.rule == "starttls-refused"]
+    assert "454" in f.evidence and f.sni is None
+    assert not [f for f in findings if f.rule == "plaintext-without-starttls"]  # refused is its own rule
 
 
 def test_clean_tls13_capture_has_no_findings(audit_captures):
@@ -466,4 +484,5 @@ def test_rule_captures_fire_nothing_else_and_parse_cleanly(audit_captures):
         fired = {f.rule for f in _audit(p)[1]}
         want = set() if name == "clean-tls13" else {name} | EXTRAS.get(name, set())
         assert fired == want, name
-        assert all(not s.errors for s in analyze_file(p)), name
+        # the plaintext sessions say in `errors` why they are not TLS (their rules' evidence)
+        assert all(not s.errors for s in analyze_file(p) if not s.plaintext_protocol), name

@@ -40,8 +40,9 @@ from analyzer.tls import fingerprints as fp_mod
 from analyzer.tls import messages as msg_mod
 from analyzer.tls.certs import CertCache
 from analyzer.tls.connection import (
-    MAX_ERRORS, MAX_EVENTS, MAX_HTTP_HEAD, NAME_CACHE_MAX_LIST, TLSConnection,
+    MAX_ERRORS, MAX_EVENTS, NAME_CACHE_MAX_LIST, TLSConnection,
 )
+from analyzer.upgrade.proxy import MAX_HTTP_HEAD
 from analyzer.tls.fingerprints import MAX_DISTINCT_COUNTED, FingerprintTally
 from analyzer.tls.messages import (
     MAX_CERTIFICATES, MAX_EXTENSION_ERRORS, MAX_EXTENSIONS, MAX_LIST_ITEMS, MAX_NAME_LENGTH,
@@ -182,8 +183,11 @@ def test_max_events_and_errors() -> None:
 
 
 def test_max_http_head() -> None:
-    s = run_tls(b"CONNECT host:443 HTTP/1.1\r\n" + b"X: " + b"y" * (MAX_HTTP_HEAD + 10))
-    assert s.failure == "not_tls" and any(str(MAX_HTTP_HEAD) in e for e in s.errors)
+    from analyzer.upgrade import PLAINTEXT, Preamble
+
+    p = Preamble(3128)
+    p.feed(0, b"CONNECT host:443 HTTP/1.1\r\n" + b"X: " + b"y" * (MAX_HTTP_HEAD + 10), 1, 1.0)
+    assert p.state == PLAINTEXT and p.protocol == "http_connect" and str(MAX_HTTP_HEAD) in p.reason
 
 
 def test_record_and_handshake_length_bounds() -> None:
@@ -718,6 +722,7 @@ BOUND_NAMES = [
     "MAX_UNCOMPRESSED_CERTIFICATE", "MAX_ZSTD_WINDOW",  # crossed in test_compressed_certificate.py
     "MAX_REASSEMBLY_BYTES", "MAX_FRAGMENTS", "MAX_MESSAGES_AHEAD", "MAX_RECORDS_REMEMBERED",
     "MAX_LISTED", "MAX_PSK_BYTES",
+    "MAX_PREAMBLE_BYTES", "MAX_RECOGNITION_BYTES", "MAX_LINE", "MAX_NOTES", "MAX_LINE_GUESS",
 ]
 
 

@@ -118,7 +118,9 @@ def test_default_run_uses_the_bundled_captures():
     caps = {json.loads(line)["capture"] for line in r.stdout.splitlines()}
     dtls = json.loads((CAPTURES / "dtls" / "MANIFEST.json").read_text())["files"]   # captures/dtls, recursively
     psk = json.loads((CAPTURES / "psk" / "MANIFEST.json").read_text())   # captures/psk/ is searched too
-    assert caps == set(MANIFEST["files"]) | set(psk["files"]) | set(dtls)
+    upgrade = json.loads((CAPTURES / "upgrade" / "MANIFEST.json").read_text())
+    openssl = {f["file"] for f in json.loads((CAPTURES / "upgrade" / "openssl.json").read_text())["files"].values()}
+    assert caps == set(MANIFEST["files"]) | set(upgrade["files"]) | openssl | set(psk["files"]) | set(dtls)  # captures/ is read recursively
 
 
 def test_table_format_prints_rows():

@@ -115,8 +115,8 @@ def our_ladder(s: ConnectionSummary, tls13: bool) -> list[tuple[int, str, int]]:
         if kind == "alert":
             level = e.detail.split(" ", 1)[0]
             kind = f"alert {level} {e.detail.split(' ', 1)[1]}"
-        elif kind in ("fin", "rst", "gap", "application_data", "early_data", "heartbeat", "http_connect",
-                      "http_connect_response") or kind.startswith("record_type_"):
+        elif kind in ("fin", "rst", "gap", "application_data", "early_data", "heartbeat", "upgrade") \
+                or kind.startswith("record_type_"):
             continue
         elif kind in ("encrypted_handshake", "encrypted_alert") and tls13:
             continue  # TLS 1.3: opaque records, compared as such nowhere
@@ -263,12 +263,14 @@ def test_http_connect_tunnel_is_followed() -> None:
     assert s.is_tls and s.handshake_complete and s.failure is None
     assert s.client_hello_frame == 8 and s.server_hello_frame == 10
     assert s.version == "TLS 1.2"
-    assert [e.kind for e in s.events[:3]] == ["http_connect", "http_connect_response", "client_hello"]
+    assert [e.kind for e in s.events[:2]] == ["upgrade", "client_hello"]
+    assert s.events[0].detail.startswith("HTTP CONNECT ")
+    assert s.upgraded_from == "http_connect" and s.proxy_target
     assert s.round_trips == 2  # the CONNECT exchange is not a TLS flight
 
 
 def test_refused_http_connect_is_not_tls() -> None:
-    from analyzer.tls.connection import TLSConnection
+    from analyzer.upgrade import PLAINTEXT, TLS, Preamble
     from captures.generate import client_context, pki_at, server_context, tls_conversation
 
     pki = pki_at(ROOT / "captures")
@@ -276,19 +278,14 @@ def test_refused_http_connect_is_not_tls() -> None:
                             server_hostname="server.test")
     first = conv.chunks[0][1]
 
-    ok = TLSConnection()
+    ok = Preamble(3128)
     ok.feed(0, b"CONNECT server.test:443 HTTP/1.1\r\nHost: server.test:443\r\n\r\n" + first[:3], 1, 1.0)
-    ok.feed(0, first[3:], 2, 1.0)
     ok.feed(1, b"HTTP/1.1 200 Connection established\r\n\r\n", 3, 1.1)
-    frame = 4
-    for d, data in conv.chunks[1:]:
-        ok.feed(d, data, frame, 1.2)
-        frame += 1
-    s = ok.finish("fin")
-    assert s.sni == "server.test" and s.handshake_complete and s.client_hello_frame == 2
+    assert ok.state == TLS and ok.upgrade_frame == 3 and ok.proxy_target == "server.test:443"
+    assert ok.take_tls() == [(0, first[:3], 1, 1.0)]  # the ClientHello's first bytes, from the request's segment
 
-    refused = TLSConnection()
+    refused = Preamble(3128)
     refused.feed(0, b"CONNECT server.test:443 HTTP/1.1\r\n\r\n", 1, 1.0)
     refused.feed(1, b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n", 2, 1.1)
-    r = refused.finish("fin")
-    assert not r.is_tls and r.failure == "not_tls" and any("407" in e for e in r.errors)
+    assert refused.state != TLS and refused.refusal == "407" and any("407" in n for n in refused.notes)
+    assert refused.state != PLAINTEXT  # the client may ask again with credentials

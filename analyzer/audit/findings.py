@@ -17,7 +17,7 @@ from typing import IO, Any, Iterable
 from ..report.table import COLUMN_NAMES, COLUMNS
 from ..tls.summary import ConnectionSummary
 from .policy import Policy
-from .rules import DEFAULT_RULES, SEVERITY_RANK, certificate_unseen
+from .rules import DEFAULT_RULES, PLAINTEXT_RULES, SEVERITY_RANK, certificate_unseen
 
 FINDING_FORMATS = ("table", "csv", "jsonl", "json", "parquet", "sarif")
 
@@ -68,13 +68,17 @@ class Auditor:
         self.check(dict(zip(COLUMN_NAMES, row)))
 
     def check(self, rec: dict[str, Any]) -> list[Finding]:
-        if not rec.get("is_tls"):
+        tls = rec.get("is_tls")
+        if not tls and not rec.get("plaintext_protocol"):
             return []
-        self.connections += 1
-        if self._cert_rules and certificate_unseen(rec):
-            self.cert_rules_skipped += 1
+        if tls:
+            self.connections += 1   # TLS connections checked (plaintext sessions only by the plaintext rules)
+            if self._cert_rules and certificate_unseen(rec):
+                self.cert_rules_skipped += 1
         found: list[Finding] = []
         for active in self.policy.rules:
+            if not tls and active.rule.id not in PLAINTEXT_RULES:
+                continue
             try:
                 evidence = active.rule.check(rec, active.params)
             except (TypeError, ValueError, AttributeError) as e:  # a malformed row must not stop the audit

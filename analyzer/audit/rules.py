@@ -5,7 +5,8 @@ columns of the connection table (`analyzer.report.table.COLUMNS`, by name, so
 columns added later never break it) and cipher suite facts from
 `analyzer.tls.registry.cipher_suite_info`; it returns the evidence (e.g.
 `version=TLS 1.0`) when the connection breaks it, else None. Rows of
-connections that carried no TLS are never checked.
+connections that carried no TLS are checked only by the rules of `PLAINTEXT_RULES`
+(a mail, directory or database session recognised in clear by the upgrade stage).
 """
 
 from __future__ import annotations
@@ -291,6 +292,32 @@ def _heartbeat(row: Row, params: Mapping[str, Any]) -> str | None:
     return "extensions_offered has heartbeat" + ("; the server accepted it" if accepted else "")
 
 
+# plaintext protocols whose sessions carry mail, directory or database data (not proxy tunnels)
+STARTTLS_PROTOCOLS = frozenset({"smtp", "lmtp", "pop3", "imap", "ftp", "nntp", "sieve", "irc", "xmpp", "ldap",
+                                "postgres", "mysql", "rdp"})
+
+
+def _upgrade_note(row: Row) -> str:
+    proto = row.get("plaintext_protocol")
+    notes = [e for e in (row.get("errors") or ()) if isinstance(e, str) and e.startswith(f"{proto}:")]
+    return notes[0][len(proto) + 1:].strip() if notes else ""
+
+
+def _plaintext(row: Row, params: Mapping[str, Any]) -> str | None:
+    proto = row.get("plaintext_protocol")
+    if proto not in STARTTLS_PROTOCOLS or row.get("upgraded_from") or row.get("failure") != "not_tls":
+        return None
+    note = _upgrade_note(row)
+    return f"plaintext_protocol={proto}" + (f" ({note})" if note else "")
+
+
+def _refused(row: Row, params: Mapping[str, Any]) -> str | None:
+    if row.get("failure") != "upgrade_refused":
+        return None
+    note = _upgrade_note(row)
+    return f"plaintext_protocol={row.get('plaintext_protocol')}" + (f" ({note})" if note else "")
+
+
 # --------------------------------------------------------------------------- catalogue
 
 DEFAULT_RULES: tuple[Rule, ...] = (
@@ -320,6 +347,12 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("handshake-alert", "low", "Handshake failed with an alert", _alert),
     Rule("resumption-without-ems", "medium", "Session resumed without extended_master_secret (triple handshake)", _resume_no_ems),
     Rule("heartbeat-offered", "low", "Heartbeat extension offered (Heartbleed surface)", _heartbeat),
+    Rule("plaintext-without-starttls", "medium",
+         "Mail, directory or database session in clear (STARTTLS never asked, or data sent before it)", _plaintext),
+    Rule("starttls-refused", "medium", "The server refused the switch to TLS (STARTTLS, SSLRequest, proxy)", _refused),
 )
+
+# the rules that also read rows of connections that carried no TLS
+PLAINTEXT_RULES = frozenset({"plaintext-without-starttls", "starttls-refused"})
 
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in DEFAULT_RULES}

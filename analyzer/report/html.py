@@ -749,6 +749,10 @@ class _Page:
              (f", {get(r, 'round_trips')} round trip(s)" if get(r, "round_trips") else "")),
             ("ClientHello / ServerHello frame", f"{h(get(r, 'client_hello_frame'))} / {h(get(r, 'server_hello_frame'))}"
              if get(r, "client_hello_frame") else ""),
+            ("Plaintext start", h(get(r, "plaintext_protocol")) +
+             (f", TLS from the go-ahead in frame {h(get(r, 'upgrade_frame'))}" if get(r, "upgraded_from") else "")
+             if get(r, "plaintext_protocol") else ""),
+            ("Proxy target", h(get(r, "proxy_target")) if get(r, "proxy_target") else ""),
             ("Bytes client / server", f"{h(get(r, 'bytes_client'))} / {h(get(r, 'bytes_server'))}"),
             ("TCP end", h(get(r, "close_reason"))),
             ("TCP gaps", h(get(r, "tcp_gaps")) if get(r, "tcp_gaps") else ""),

@@ -7,7 +7,8 @@ offset from the connection's first packet; and the two renderings of it: plain
 text arrows for the terminal (`render_text`) and an inline SVG for the HTML
 report (`render_svg`). Runs of application data / 0-RTT / heartbeat records in
 the same direction are merged into one arrow ("x N"); every other event is one
-arrow. Strings from the wire (alert details, HTTP CONNECT lines) are escaped
+arrow; a plaintext preamble before TLS (STARTTLS, a proxy tunnel: the upgrade stage's
+`upgrade` event) is one arrow. Strings from the wire (alert details, proxy targets) are escaped
 here: XML-escaped in SVG, control characters shown as `\\xNN` in text.
 """
 
@@ -55,8 +56,7 @@ _NAMES = {
     "fin": "FIN",
     "rst": "RST",
     "gap": "Gap",
-    "http_connect": "HTTP CONNECT",
-    "http_connect_response": "HTTP response",
+    "upgrade": "Plaintext preamble",
 }
 
 def message_name(kind: str) -> str:
@@ -87,7 +87,7 @@ def style_of(kind: str, detail: str = "") -> str:
         return "enc"
     if kind in MERGED_KINDS:
         return "app"
-    if kind.startswith("http_connect"):
+    if kind == "upgrade":
         return "tunnel"
     if detail == "malformed":
         return "alert"
@@ -114,7 +114,7 @@ class LadderStep:
             return f"Alert: {self.detail}"
         if self.kind == "gap":
             return f"Gap: {self.length} bytes never captured" if self.length else "Gap in the capture"
-        if self.kind.startswith("http_connect") and self.detail:
+        if self.kind == "upgrade" and self.detail:
             return self.detail
         if self.detail == "malformed":
             name += " (malformed)"

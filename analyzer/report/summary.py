@@ -298,8 +298,15 @@ def outcome(v: RowView, r: Sequence[Any], steps: Sequence[LadderStep] | None = N
     kind = failure_kind(failure)
     frame = get(r, "failure_frame")
     at = f" in frame {frame}" if frame else ""
+    proto = get(r, "plaintext_protocol")
     if kind == "not_tls":
+        if proto:
+            return Outcome("nontls", f"{proto} in clear",
+                           f"Not TLS: a {proto} session that stayed in clear (no switch to TLS).")
         return Outcome("nontls", "not TLS", "Not TLS: the connection carried something else.")
+    if kind == "upgrade_refused":
+        return Outcome("nontls", f"{proto or 'upgrade'} TLS refused",
+                       f"Not TLS: the server refused the {proto or 'plaintext'} switch to TLS{at}.")
     if kind == "alert":
         alert = get(r, "alert") or "unknown"
         sender = get(r, "alert_sender") or ""

@@ -4,10 +4,10 @@ Owns turning the two byte streams of one connection into a `ConnectionSummary`:
 record layer (incl. the SSLv2-format ClientHello), handshake message reassembly
 across records, which records are encrypted (after ChangeCipherSpec in TLS <= 1.2,
 after the ServerHello in TLS 1.3), handshake completion, resumption, failures and
-the ladder of events; an HTTP CONNECT request and its 2xx answer before the TLS
-bytes (a proxy tunnel) are skipped. It never touches a socket or a file: the caller feeds bytes
-per direction (`feed`), reports holes (`gap`) and TCP closes (`fin`, `rst`), and
-ends with `finish()`.
+the ladder of events (a plaintext preamble before the TLS bytes, e.g. STARTTLS or an
+HTTP CONNECT tunnel, is the upgrade stage's: `analyzer.upgrade`). It never touches a
+socket or a file: the caller feeds bytes per direction (`feed`), reports holes (`gap`)
+and TCP closes (`fin`, `rst`), and ends with `finish()`.
 
 Without keys, TLS 1.3 completion is inferred the way an observer can: the server
 has sent its encrypted flight and the client has answered with an encrypted
@@ -58,7 +58,6 @@ MAX_HANDSHAKE_MESSAGE = 1 << 20         # a handshake message larger than this i
 MAX_EVENTS = 256                        # ladder steps kept per connection
 MAX_ERRORS = 16                         # error strings kept per connection
 ENCRYPTED_ALERT_LENGTH = 19             # TLS 1.3: alert(2) + inner type(1) + AEAD tag(16)
-MAX_HTTP_HEAD = 16384                   # an HTTP CONNECT request/answer head longer than this is not one
 
 _NAME_CACHE: dict[tuple[object, tuple[int, ...]], list[str]] = {}
 _NAME_CACHE_SIZE = 4096
@@ -151,8 +150,6 @@ class TLSConnection:
         self._fin: list[int | None] = [None, None]
         self._rst: tuple[int, int] | None = None
         self._suite_kx = ""
-        self._tunnel = False                    # the client opened an HTTP CONNECT tunnel
-        self._http_head = [False, False]        # an HTTP head still to skip, per direction
         self._conflict = [False, False]         # an overlapping retransmission with different bytes was reported
 
     # -- input -------------------------------------------------------------
@@ -170,7 +167,7 @@ class TLSConnection:
                 return
             data = data[st.skip:]
             st.skip = 0
-        if st.seen and not st.buf and not st.sslv2 and not self._http_head[d]:
+        if st.seen and not st.buf and not st.sslv2:
             # nothing pending: read the records straight from the segment (the usual case)
             try:
                 self._parse_records(d, st, frame, ts, data)
@@ -179,19 +176,9 @@ class TLSConnection:
                 self._set_malformed(d, str(e), frame)
             return
         st.buf += data
-        if self._http_head[d] and not self._skip_http_head(d, st, frame, ts):
-            return
         if not st.seen:
             if len(st.buf) < 6:
                 return  # too few bytes to tell whether this is TLS
-            if d == _CLIENT and not self._tunnel and st.buf[:8] == b"CONNECT "[: len(st.buf)]:
-                if len(st.buf) < 8:
-                    return
-                # HTTP CONNECT (RFC 9110 9.3.6): after a 2xx answer the connection is a tunnel
-                self._tunnel = True
-                self._http_head = [True, True]
-                if not self._skip_http_head(d, st, frame, ts) or len(st.buf) < 6:
-                    return
             st.seen = True
             if not self._looks_like_tls(d, st.buf, frame):
                 return
@@ -311,32 +298,6 @@ class TLSConnection:
             self._event(d, "rst", frame, ts)
 
     # -- detection ---------------------------------------------------------
-
-    def _skip_http_head(self, d: int, st: _Direction, frame: int, ts: float) -> bool:
-        """Drop the HTTP CONNECT request (client) or its answer (server); True once TLS bytes may follow."""
-        end = st.buf.find(b"\r\n\r\n")
-        if end < 0:
-            if len(st.buf) > MAX_HTTP_HEAD:
-                self._not_tls_reason = f"{_SIDE[d]} HTTP head longer than {MAX_HTTP_HEAD} bytes in frame {frame}"
-                st.dead = True
-                st.buf.clear()
-                self._update_wants()
-            return False
-        head = bytes(st.buf[:end])
-        del st.buf[: end + 4]
-        self._http_head[d] = False
-        line = head.split(b"\r\n", 1)[0]
-        self._event(d, "http_connect" if d == _CLIENT else "http_connect_response", frame, ts, end + 4,
-                    line[:80].decode("latin-1"))
-        if d == _SERVER:
-            parts = line.split(b" ", 2)
-            if len(parts) < 2 or not parts[1][:1] == b"2":
-                self._not_tls_reason = f"HTTP CONNECT answered {line[:40]!r} in frame {frame}"
-                st.dead = True
-                st.buf.clear()
-                self._update_wants()
-                return False
-        return True
 
     def _looks_like_tls(self, d: int, data: bytes | memoryview, frame: int) -> bool:
         b = bytes(data[:6])
@@ -877,7 +838,7 @@ class TLSConnection:
     # -- bookkeeping -------------------------------------------------------
 
     def _event(self, d: int, kind: str, frame: int, ts: float, length: int = 0, detail: str = "") -> None:
-        if kind not in ("fin", "rst", "gap", "http_connect", "http_connect_response") and not self.summary.handshake_complete:
+        if kind not in ("fin", "rst", "gap") and not self.summary.handshake_complete:
             if self._last_dir != d:
                 self._flights += 1
                 self._last_dir = d

@@ -45,6 +45,11 @@ class ConnectionSummary:
     roles_swapped: bool = False
     # is it TLS at all
     is_tls: bool = False
+    # plaintext preamble before TLS (analyzer.upgrade; filled by the pipeline)
+    upgraded_from: str | None = None       # protocol the connection started in, when TLS followed
+    plaintext_protocol: str | None = None  # protocol recognised in clear, upgraded or not
+    upgrade_frame: int | None = None       # frame of the server's go-ahead
+    proxy_target: str | None = None        # host:port asked of a SOCKS / HTTP CONNECT proxy
     # offer (first ClientHello)
     record_version: str | None = None
     client_legacy_version: str | None = None

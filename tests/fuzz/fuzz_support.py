@@ -111,6 +111,27 @@ def decoded(index: int) -> tuple[tuple[Segment, ...], tuple[Datagram, ...], tupl
     return tuple(segs), tuple(udp), tuple(cap.decryption_secrets)
 
 
+UPGRADE = CAPTURES / "upgrade"
+
+
+@lru_cache(maxsize=1)
+def upgrade_corpus() -> tuple[tuple[tuple[Segment, ...], int], ...]:
+    """(TCP segments, server port) of each capture of TLS after a plaintext start (captures/upgrade/)."""
+    out = []
+    for p in sorted(UPGRADE.glob("*.pcap")):
+        segs = []
+        for fr, ts, src, sport, dst, dport, seq, ack, flags, payload, plen in Capture(str(p)).segments():
+            segs.append((fr, ts, bytes(src), sport, bytes(dst), dport, seq, ack, flags, bytes(payload), plen))
+        port = segs[0][5] if segs else 0   # the SYN's destination
+        out.append((tuple(segs), port))
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def upgrade_key_material() -> KeyMaterial:
+    return load_key_material(keylogs=[UPGRADE / "keylog.txt", UPGRADE / "openssl-keylog.txt"])
+
+
 # --------------------------------------------------------------------------- encoding
 
 
@@ -203,6 +224,10 @@ def gzipped(data: bytes) -> bytes:
 def check_summary(s: ConnectionSummary) -> None:
     """What every summary must satisfy, whatever the input."""
     assert s.handshake_complete or s.failure, (s.stream, s.failure)
+    # the upgrade stage: an upgraded row is a TLS row of the protocol it names; a refusal is never TLS
+    assert s.upgraded_from is None or (s.is_tls and s.upgraded_from == s.plaintext_protocol
+                                       and s.upgrade_frame is not None), (s.upgraded_from, s.is_tls)
+    assert s.failure != "upgrade_refused" or (not s.is_tls and s.plaintext_protocol), s.failure
     assert len(s.events) <= MAX_EVENTS
     assert len(s.errors) <= MAX_ERRORS, s.errors
     # the pipeline turns an exception of our own parsers into "internal error" on the row: a bug

@@ -20,6 +20,10 @@ summary stays within the documented bounds.
 - DTLS layer: the datagrams of the DTLS captures with record and fragment header flips,
   epochs, record lengths, fragment offsets/lengths and message_seq set to any value,
   handshake records split into two fragments, truncation, duplication, reordering, junk.
+- upgrade layer: the plaintext preambles of captures/upgrade/ (STARTTLS, database, RDP,
+  SOCKS and HTTP CONNECT) with byte flips, insertions (line ends, reply codes, junk),
+  deletions and truncation, and split into tiny segments; the rows must stay within the
+  bounds, an upgraded row must be TLS, and a refused one never.
 
 CI runs FUZZ_EXAMPLES (default 100) examples per test; README.md "Fuzzing" gives
 the longer run by hand.
@@ -42,6 +46,8 @@ from fuzz_support import (
     record_fields,
     run_bytes,
     segments_pcap,
+    upgrade_corpus,
+    upgrade_key_material,
 )
 
 CORPUS = corpus()
@@ -463,6 +469,92 @@ def test_refragmenting_keeps_the_row(tmp_path: Path) -> None:
     assert after[0].handshake_complete and after[0].cert_count == 1
     assert len(b.read_bytes()) > len(a.read_bytes())          # the records were really split
     assert sum(e.kind == "certificate" for e in after[0].events) == 1
+
+
+# --------------------------------------------------------------------------- upgrade layer
+
+UPGRADE_FILES = upgrade_corpus()
+
+upgrade_op = st.one_of(
+    st.tuples(st.just("flip"), index, index, byte_value),
+    st.tuples(st.just("insert"), index, index, st.one_of(
+        st.sampled_from((b"\r\n", b"\n", b"-", b" ", b"220 ", b"250-STARTTLS\r\n", b"+OK\r\n", b"a OK\r\n",
+                         b"STARTTLS\r\n", b"<proceed/>", b"S", b"N", b"\x00", b"\x05\x00", b"\x16\x03\x01")),
+        st.binary(min_size=1, max_size=12))),
+    st.tuples(st.just("delete"), index, index, st.integers(1, 8)),
+    st.tuples(st.just("truncate"), index, index),
+)
+
+
+def _preamble_segments(segs: list) -> list[int]:
+    """Indices of the payload segments before each direction's first TLS record."""
+    out, tls = [], set()
+    for i, s in enumerate(segs):
+        key = (s[2], s[3])
+        if not s[9] or key in tls:
+            continue
+        if _record_starts(s[9][:5]) == [0]:
+            tls.add(key)
+            continue
+        out.append(i)
+    return out
+
+
+def mutate_preamble(segs: list, ops: list[tuple]) -> list:
+    segs = list(segs)
+    for op in ops:
+        pre = _preamble_segments(segs)
+        if not pre:
+            break
+        i = pre[op[1] % len(pre)]
+        fr, ts, src, sport, dst, dport, seq, ack, flags, payload, plen = segs[i]
+        b = bytearray(payload)
+        kind = op[0]
+        if kind == "flip":
+            b[op[2] % len(b)] = op[3]
+        elif kind == "insert":
+            pos = op[2] % (len(b) + 1)
+            b[pos:pos] = op[3]
+        elif kind == "delete":
+            pos = op[2] % len(b)
+            del b[pos:pos + op[3]]
+        elif kind == "truncate":
+            del b[op[2] % len(b):]
+        if not b:
+            continue
+        segs[i] = (fr, ts, src, sport, dst, dport, seq, ack, flags, bytes(b), len(b))
+        delta = len(b) - len(payload)
+        for j in range(i + 1, len(segs)):
+            s = segs[j]
+            if delta and (s[2], s[3], s[4], s[5]) == (src, sport, dst, dport):
+                segs[j] = s[:6] + ((s[6] + delta) & 0xFFFFFFFF,) + s[7:]
+            elif delta and (s[4], s[5], s[2], s[3]) == (src, sport, dst, dport):
+                segs[j] = s[:7] + ((s[7] + delta) & 0xFFFFFFFF,) + s[8:]  # the peer's ACKs move too
+    return segs
+
+
+@pytest.mark.skipif(not UPGRADE_FILES, reason="no captures/upgrade samples")
+@SETTINGS
+@given(which=st.integers(0, max(0, len(UPGRADE_FILES) - 1)), ops=st.lists(upgrade_op, min_size=0, max_size=5),
+       tcp=st.lists(tcp_op, max_size=2), split=st.sampled_from((0, 1, 2, 3)), decrypt=st.booleans())
+def test_upgrade_layer(tmp_path: Path, which: int, ops: list[tuple], tcp: list[tuple], split: int,
+                       decrypt: bool) -> None:
+    segs, _port = UPGRADE_FILES[which]
+    segs = mutate_preamble(list(segs), ops)
+    if split:  # the preamble in tiny segments: go-aheads and lines split at every byte
+        segs = mutate_segments(segs, [("split", i, split) for i in _preamble_segments(segs)[::-1]])
+    segs = mutate_segments(segs, tcp)
+    rows = run_bytes(segments_pcap(segs), tmp_path / "in.pcap", keys=upgrade_key_material() if decrypt else None)
+    if not ops and not tcp:
+        # only re-segmented: the same row as the capture itself
+        (s,) = [r for r in rows if r.transport == "tcp"]
+        base = run_bytes(segments_pcap(UPGRADE_FILES[which][0]), tmp_path / "base.pcap")[0]
+        assert _upgrade_facts(s) == _upgrade_facts(base)
+
+
+def _upgrade_facts(s: object) -> tuple:
+    return tuple(getattr(s, a) for a in ("is_tls", "upgraded_from", "plaintext_protocol", "proxy_target", "version",
+                                         "cipher_suite", "sni", "handshake_complete", "failure"))
 
 
 def test_corpus_covers_every_layer() -> None:

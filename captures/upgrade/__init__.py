@@ -1,0 +1,1 @@
+"""Sample captures of TLS after a plaintext start (see generate.py)."""
