@@ -33,6 +33,8 @@ TLS13 = CAPTURES / "tls13-aes128.pcap"
 TSHARK = os.environ.get("TSHARK", "/usr/bin/tshark")
 SKIPPED = re.compile(r"cert rules skipped on (\d+) TLS 1\.3 connections without keys")
 KEYS = ["--keylog", str(KEYLOG)]
+# the top-level sample captures, whose key log is KEYLOG (the subfolders have key logs of their own)
+TOP = [str(p) for p in sorted(CAPTURES.glob("*.pcap*"))]
 
 
 def cli(*args: str) -> "object":
@@ -80,7 +82,7 @@ def tshark_unseen_tls13_certificates() -> int:
 # --------------------------------------------------------------------------- audit
 
 def test_audit_without_keys_says_how_many_tls13_connections_skipped_the_cert_rules(policy: Path) -> None:
-    res = cli("audit", "-p", str(policy), "-f", "jsonl", "--fail-on", "never", str(CAPTURES))
+    res = cli("audit", "-p", str(policy), "-f", "jsonl", "--fail-on", "never", *TOP)
     assert res.exit_code == 0, res.output
     m = SKIPPED.search(res.stderr)
     assert m, res.stderr
@@ -93,14 +95,14 @@ def test_audit_without_keys_says_how_many_tls13_connections_skipped_the_cert_rul
 
 
 def test_audit_with_keylog_runs_the_cert_rules_on_tls13(policy: Path) -> None:
-    without = cli("audit", "-p", str(policy), "-f", "jsonl", "--fail-on", "never", str(CAPTURES))
-    res = cli("audit", "-p", str(policy), "-f", "jsonl", "--fail-on", "never", *KEYS, str(CAPTURES))
+    without = cli("audit", "-p", str(policy), "-f", "jsonl", "--fail-on", "never", *TOP)
+    res = cli("audit", "-p", str(policy), "-f", "jsonl", "--fail-on", "never", *KEYS, *TOP)
     assert res.exit_code == 0, res.output
     assert not SKIPPED.search(res.stderr), res.stderr    # every TLS 1.3 certificate was seen
     got, before = findings(res.stdout), findings(without.stdout)
     assert before < got
     # exactly the TLS 1.3 connections that showed an RSA certificate only once decrypted
-    rows = [json.loads(x) for x in cli("connections", "-q", "-f", "jsonl", "--tls-only", *KEYS, str(CAPTURES)).stdout.splitlines()]
+    rows = [json.loads(x) for x in cli("connections", "-q", "-f", "jsonl", "--tls-only", *KEYS, *TOP).stdout.splitlines()]
     rsa13 = {(r["capture"], r["stream"]) for r in rows if r["version"] == "TLS 1.3" and r["cert_key_type"] == "RSA"}
     assert got - before == rsa13 - before and (TLS13.name, 0) in got - before
     assert int(SKIPPED.search(without.stderr).group(1)) == len(got - before)
@@ -108,8 +110,8 @@ def test_audit_with_keylog_runs_the_cert_rules_on_tls13(policy: Path) -> None:
 
 def test_audit_keys_in_worker_processes(policy: Path) -> None:
     """--jobs 2 sends the key material to worker processes: the same findings, nothing skipped."""
-    one = cli("audit", "-p", str(policy), "-f", "jsonl", "--fail-on", "never", "--jobs", "1", *KEYS, str(CAPTURES))
-    two = cli("audit", "-p", str(policy), "-f", "jsonl", "--fail-on", "never", "--jobs", "2", *KEYS, str(CAPTURES))
+    one = cli("audit", "-p", str(policy), "-f", "jsonl", "--fail-on", "never", "--jobs", "1", *KEYS, *TOP)
+    two = cli("audit", "-p", str(policy), "-f", "jsonl", "--fail-on", "never", "--jobs", "2", *KEYS, *TOP)
     assert one.stdout == two.stdout and not SKIPPED.search(two.stderr)
 
 
