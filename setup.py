@@ -50,8 +50,11 @@ def _extensions() -> list:
     from setuptools import Extension
 
     modules = [Extension(name, [name.replace(".", "/") + ".py"]) for name in _compiled_modules()]
+    # annotation_typing off: the .py annotations are for readers and type checkers; the C
+    # types come from the .pxd files only
     return cythonize(modules, language_level=3, quiet=True,
-                     compiler_directives={"binding": False, "embedsignature": False})
+                     compiler_directives={"binding": False, "embedsignature": False,
+                                          "annotation_typing": False})
 
 
 class OptionalBuildExt(build_ext):

@@ -12,12 +12,7 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-from .stats import SEQ_MASK, TCPStats
-
-#: `nxt` and `base` before the direction's initial sequence number is known.
-SEQ_UNKNOWN = -1
-#: `fin_off` before a FIN was seen in this direction.
-NO_FIN = -1
+from .stats import NO_FIN, SEQ_MASK, TCPStats
 
 # A buffered piece: [start offset, end offset, data or None (missing bytes), frame, ts].
 _START = 0

@@ -54,6 +54,10 @@ _RETRYABLE_REASONS = frozenset({"fin", "rst", "idle"})
 
 SEQ_MASK = 0xFFFFFFFF
 SEQ_HALF = 1 << 31
+#: A direction's `nxt` and `base` before its initial sequence number is known.
+SEQ_UNKNOWN = -1
+#: A direction's `fin_off` before a FIN was seen in it.
+NO_FIN = -1
 
 # Flow modes (Flow._mode): what the table does with a flow's next segment.
 MODE_NOSINK = 0   # no payload seen yet: no sink, no buffers

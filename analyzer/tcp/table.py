@@ -17,11 +17,11 @@ from typing import Any, Callable
 
 from ..capture.reader import SegmentFilter
 from .flow import Flow, FlowExtra, dst_is_server
-from .half import NO_FIN, SEQ_UNKNOWN, HalfStream
+from .half import HalfStream
 from .stats import (
     ACK, DEFAULT_IDLE_TIMEOUT, FIN, FIN_OR_RST, MAX_BUFFER_PER_DIRECTION, MAX_LIVE_FLOWS,
     MAX_OUT_OF_ORDER_SEGMENTS, MAX_RETRYABLE_CLOSES, MAX_SEQ_JUMP, MAX_TOMBSTONES, MODE_CLOSED,
-    MODE_FAST, MODE_NOSINK, MODE_PAYLOAD, RST, SEQ_HALF, SEQ_MASK, SYN, SYN_RETRY_WINDOW,
+    MODE_FAST, MODE_NOSINK, MODE_PAYLOAD, NO_FIN, RST, SEQ_HALF, SEQ_MASK, SEQ_UNKNOWN, SYN, SYN_RETRY_WINDOW,
     _RETRYABLE_REASONS, Segment, StreamSink, TCPError, TCPStats, packed_key, unpacked_key,
 )
 
