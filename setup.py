@@ -52,13 +52,19 @@ def _extensions() -> list:
     modules = [Extension(name, [name.replace(".", "/") + ".py"]) for name in _compiled_modules()]
     # annotation_typing off: the .py annotations are for readers and type checkers; the C
     # types come from the .pxd files only
-    return cythonize(modules, language_level=3, quiet=True,
+    return cythonize(modules, language_level=3, quiet=True, nthreads=os.cpu_count() or 1,
                      compiler_directives={"binding": False, "embedsignature": False,
                                           "annotation_typing": False})
 
 
 class OptionalBuildExt(build_ext):
-    """build_ext that leaves the pure-Python core in place when compiling fails."""
+    """build_ext that leaves the pure-Python core in place when compiling fails; it compiles
+    the modules in parallel, one per core."""
+
+    def finalize_options(self) -> None:
+        super().finalize_options()
+        if not self.parallel:
+            self.parallel = os.cpu_count() or 1
 
     def run(self) -> None:
         try:
