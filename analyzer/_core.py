@@ -74,12 +74,12 @@ def _why_pure() -> str | None:
     for name in COMPILED_MODULES:
         ext = _extension_file(name)
         if ext is None:
-            return f"not compiled ({name} has no extension module: built without a C compiler or Cython?)"
+            return f"not compiled: {name} has no extension module; built without a C compiler or Cython?"
         base = _module_base(name)
         built = _mtime(ext) + STALE_TOLERANCE
         for src in (base.with_suffix(".py"), base.with_suffix(".pxd")):
             if _mtime(src) > built:
-                return f"compiled core older than {src.name} of {name} (rebuild: pip install -e .)"
+                return f"compiled core older than {src.name} of {name}; rebuild: pip install -e ."
     return None
 
 

@@ -120,7 +120,7 @@ def test_why_pure_names_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     last = _core.COMPILED_MODULES[-1]
     monkeypatch.setattr(_core, "_PACKAGE_DIR", tmp_path / "missing")
     _fake_package(tmp_path / "missing", missing=last)
-    assert _core._why_pure().startswith(f"not compiled ({last}")
+    assert _core._why_pure().startswith(f"not compiled: {last}")
     monkeypatch.setattr(_core, "_PACKAGE_DIR", tmp_path / "stale")
     _fake_package(tmp_path / "stale", stale=last)
     assert _core._why_pure().startswith("compiled core older than")

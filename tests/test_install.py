@@ -123,7 +123,7 @@ def test_the_wheel_holds_the_compiled_core(installed: Path, tmp_path: Path) -> N
     if _can_compile():
         assert "core: compiled" in res.stdout, res.stdout
     else:
-        assert "core: pure Python (not compiled" in res.stdout, res.stdout
+        assert "core: pure Python (not compiled:" in res.stdout, res.stdout
     res = _run([str(installed / "handshake-analyzer"), "--version"], tmp_path,
                _env() | {"HANDSHAKE_ANALYZER_PURE": "1"})
     assert "core: pure Python (HANDSHAKE_ANALYZER_PURE=1)" in res.stdout, res.stdout
