@@ -13,6 +13,8 @@ Columns are documented in README.md and in `analyzer.report.table.COLUMNS`.
 from __future__ import annotations
 
 import os
+
+from . import _core  # noqa: F401 - chooses the compiled or the pure core before any hot module loads
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 if TYPE_CHECKING:

@@ -40,7 +40,9 @@ _err = Console(stderr=True)
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"handshake-analyzer {__version__}")
+        from ._core import describe
+
+        typer.echo(f"handshake-analyzer {__version__} ({describe()})")
         raise typer.Exit()
 
 

@@ -264,11 +264,16 @@ class _TreeSampler:
         return self.peak_kb
 
 
-def measure(tool: str, cmd: list[str], stdout_path: Path | None, timeout: float, tree: bool = False) -> Run:
+def measure(tool: str, cmd: list[str], stdout_path: Path | None, timeout: float, tree: bool = False,
+            pure: bool = False) -> Run:
     """Run ``cmd`` once in a fresh process; wall time and peak memory: the largest process's
     maximum RSS, or with `tree` the larger of that and the process tree's total PSS (sampled;
     for our analyzer, which may run worker processes; sampling a 1.7 GB tshark that way
-    would slow it down)."""
+    would slow it down). `pure`: the analyzer's pure-Python core (HANDSHAKE_ANALYZER_PURE=1),
+    else the core as built."""
+    env = {k: v for k, v in os.environ.items() if k != PURE_ENV} | {"PYTHONPATH": str(ROOT)}
+    if pure:
+        env[PURE_ENV] = "1"
     gnu_time = Path("/usr/bin/time")
     if gnu_time.exists():
         full = [str(gnu_time), "-v", *cmd]
@@ -277,8 +282,7 @@ def measure(tool: str, cmd: list[str], stdout_path: Path | None, timeout: float,
     out = stdout_path.open("wb") if stdout_path else subprocess.DEVNULL
     try:
         t0 = time.perf_counter()
-        child = subprocess.Popen(full, stdout=out, stderr=subprocess.PIPE, cwd=ROOT,
-                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
+        child = subprocess.Popen(full, stdout=out, stderr=subprocess.PIPE, cwd=ROOT, env=env)
         sampler = _TreeSampler(child.pid) if tree else None
         try:
             _, err_bytes = child.communicate(timeout=timeout)
@@ -526,12 +530,19 @@ def bench_file(path: Path, args: argparse.Namespace, tshark: str | None) -> dict
     size = path.stat().st_size
     packets = manifest["frames"] if manifest else count_packets(path)
     print(f"== {path} ({size / 1e6:.1f} MB, {packets} packets)", file=sys.stderr, flush=True)
-    runs: dict[str, list[Run]] = {"ours": [], "tshark": []}
+    pure_csv = out / f"{stem}.ours-pure.csv"
+    runs: dict[str, list[Run]] = {"ours": [], "tshark": [], "pure": []}
     for i in range(args.repeat):
         r = measure("ours", ours_cmd(path, str(ours_csv), args.ours_cmd, args.jobs), None, args.timeout)
         runs["ours"].append(r)
         print(f"  run {i + 1}/{args.repeat} ours   {r.seconds:8.2f} s  {_fmt(r.peak_mb, '.0f')} MB  rc={r.rc}",
               file=sys.stderr, flush=True)
+        if args.pure_too:
+            r = measure("ours-pure", ours_cmd(path, str(pure_csv), args.ours_cmd, args.jobs), None, args.timeout,
+                        pure=True)
+            runs["pure"].append(r)
+            print(f"  run {i + 1}/{args.repeat} pure   {r.seconds:8.2f} s  {_fmt(r.peak_mb, '.0f')} MB  rc={r.rc}",
+                  file=sys.stderr, flush=True)
         if tshark:
             r = measure("tshark", tshark_cmd(path, tshark), tshark_tsv, args.timeout)
             runs["tshark"].append(r)
@@ -561,13 +572,26 @@ def bench_file(path: Path, args: argparse.Namespace, tshark: str | None) -> dict
         "tshark_peak_mb": _max([r.peak_mb for r in runs["tshark"]]),
         "ours_mb_per_s": size / 1e6 / ours_s if ours_s else None,
         "tshark_mb_per_s": size / 1e6 / tshark_s if tshark_s and tshark else None,
-        "runs": [asdict(r) for r in runs["ours"] + runs["tshark"]],
+        "core": _core_line(),
+        "pure_seconds": _median([r.seconds for r in runs["pure"]]),
+        "pure_identical": (pure_csv.read_bytes() == ours_csv.read_bytes()) if runs["pure"] and pure_csv.exists()
+        and ours_csv.exists() else None,
+        "runs": [asdict(r) for r in runs["ours"] + runs["tshark"] + runs["pure"]],
         "agreement": asdict(agree) | {"ok": agree.ok} if agree else None,
     }
     return result
 
 
 TARGETS = {"handshake-heavy": 5.0, "bulk-heavy": 10.0}
+PURE_ENV = "HANDSHAKE_ANALYZER_PURE"
+
+
+def _core_line() -> str:
+    """What `--version` says about the core the timed `ours` runs used."""
+    env = {k: v for k, v in os.environ.items() if k != PURE_ENV}
+    res = subprocess.run([sys.executable, "-m", "analyzer", "--version"], cwd=ROOT, env=env, capture_output=True,
+                         text=True)
+    return res.stdout.strip()
 STARTUP_PROBE = "import analyzer.cli, analyzer.pipeline, analyzer.report.table, analyzer.report.writers"
 MEMORY_TARGET_MB = 150.0
 
@@ -608,6 +632,10 @@ def print_table(results: list[dict[str, Any]]) -> None:
             notes.append(f"ours {r['ours_mb_per_s']:.1f} MB/s"
                          + (f", tshark {r['tshark_mb_per_s']:.1f} MB/s" if r["tshark_mb_per_s"] else ""))
         print(f"{name}: " + "; ".join(notes))
+        print(f"  {r['core']}")
+        if r.get("pure_seconds"):
+            print(f"  pure-Python core {r['pure_seconds']:.2f} s: compiled is {r['pure_seconds'] / r['ours_seconds']:.2f}x "
+                  f"faster; CSV {'byte-identical' if r['pure_identical'] else 'DIFFERS'} between the cores")
         if ag:
             print(f"  tshark: {ag['tshark_client_hello']} streams with a ClientHello, {ag['tshark_server_hello']} with a ServerHello;"
                   f" ours: {ag['ours_rows']} rows, {ag['ours_server_hello']} with a ServerHello")
@@ -685,6 +713,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=None,
                     help="pass --jobs N to the analyzer (default: not passed, i.e. all cores; a large file is read in parts)")
     ap.add_argument("--tshark", default=shutil.which("tshark"), help="tshark binary")
+    ap.add_argument("--pure-too", action="store_true",
+                    help="also time the pure-Python core (HANDSHAKE_ANALYZER_PURE=1) in each round, and compare its CSV")
     ap.add_argument("--no-tshark", action="store_true", help="time only the analyzer")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
     ap.add_argument("--profile", metavar="FILE", help="run the analyzer on FILE under cProfile and print hot spots")
