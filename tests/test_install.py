@@ -64,7 +64,10 @@ def _pip_build_args() -> list[str]:
 
 def _venv(base: Path) -> Path:
     venv = base / "venv"
-    res = _run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], base)
+    # without a pip (and setuptools) of its own: the system's, seen through --system-site-packages, install
+    # into the venv, and a build without isolation uses the system's setuptools (a venv's bundled one may be
+    # too old to build wheels)
+    res = _run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)], base)
     assert res.returncode == 0, res.stderr
     return venv / ("Scripts" if os.name == "nt" else "bin")
 
