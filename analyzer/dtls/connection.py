@@ -185,17 +185,9 @@ class DTLSConnection:
         sh_cid = sh.extensions.connection_id if sh is not None else None
         s.dtls_connection_id = self._cid_seen or (ch_cid is not None and sh_cid is not None and bool(ch_cid or sh_cid))
         s.dtls_packets = " ".join(f"{k}={v}" for k, v in self.counts.items() if v) or None
-        from ..capture import format_address
-        s.capture = capture
-        s.stream = self.stream
-        s.client_ip = format_address(self.client[0])
-        s.client_port = self.client[1]
-        s.server_ip = format_address(self.server[0])
-        s.server_port = self.server[1]
-        s.first_frame, s.last_frame = self.frame, self.last_frame
-        s.start_time, s.end_time = self.ts, self.last_ts
-        s.bytes_client, s.bytes_server = self.bytes
-        return s
+        from ..udp.identity import fill_udp_identity  # (the udp package imports this module)
+
+        return fill_udp_identity(s, self, capture)
 
 
 def looks_like_dtls_hello(data: bytes | memoryview) -> int | None:

@@ -267,17 +267,9 @@ class QUICConnection:
         s.transport = "quic"
         s.record_version = None
         s.quic_version = quic_version_name(self.version) if self.version else None
-        s.capture = capture
-        s.stream = self.stream
-        from ..capture import format_address
-        s.client_ip = format_address(self.client[0])
-        s.client_port = self.client[1]
-        s.server_ip = format_address(self.server[0])
-        s.server_port = self.server[1]
-        s.first_frame, s.last_frame = self.frame, self.last_frame
-        s.start_time, s.end_time = self.ts, self.last_ts
-        s.bytes_client, s.bytes_server = self.bytes
-        return s
+        from ..udp.identity import fill_udp_identity  # (the udp package imports this module)
+
+        return fill_udp_identity(s, self, capture)
 
 
 def _unprotect(pkt: bytes, pn_off: int, keys: PacketKeys, largest: int) -> tuple[int, bytes, bytes]:
