@@ -33,6 +33,7 @@ cdef class FlowTable:
                long long seq, long long ack, int flags, object payload, long long plen)
     cdef Flow _new_flow(self, tuple key, int fl, long long frame, double ts, object sport, object dport,
                         int flags)
+    cdef _schedule(self, Flow f, double ts)
     cdef _restart(self, Flow f)
     cdef Flow _revive(self, Flow f, long long frame, double ts)
     @cython.locals(x=FlowExtra, h0=HalfStream, h1=HalfStream, h=HalfStream)

@@ -320,6 +320,13 @@ class FlowTable:
         f = Flow(self._next_stream, key, fl if src_is_client else fl ^ 1, frame, ts, role)
         self._next_stream += 1
         self._flows[key] = f
+        self._schedule(f, ts)
+        if self._on_new_flow is not None:
+            self._on_new_flow(f)
+        return f
+
+    def _schedule(self, f: Flow, ts: float) -> None:
+        """Put a flow (new, or revived) on the idle-check wheel in the bucket of second `ts`."""
         b = int(ts)
         lst = self._wheel.get(b)
         if lst is None:
@@ -327,9 +334,6 @@ class FlowTable:
             heapq.heappush(self._wheel_keys, b)
         else:
             lst.append(f)
-        if self._on_new_flow is not None:
-            self._on_new_flow(f)
-        return f
 
     def _restart(self, f: Flow) -> None:
         """A flow without payload takes its client's retried SYN (same ISN): what the first
@@ -351,13 +355,7 @@ class FlowTable:
             self._evict_for_room()
         f._mode = MODE_NOSINK
         self._flows[f._key] = f
-        b = int(ts)
-        lst = self._wheel.get(b)
-        if lst is None:
-            self._wheel[b] = [f]
-            heapq.heappush(self._wheel_keys, b)
-        else:
-            lst.append(f)
+        self._schedule(f, ts)
         self._st.syn_retries += 1
         return f
 
