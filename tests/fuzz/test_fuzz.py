@@ -314,12 +314,29 @@ quic_op = st.one_of(
 )
 
 
+def _move_datagram(dgs: list, i: int, op: tuple) -> bool:
+    """The list operations both datagram mutators share: duplicate, swap or drop datagram `i`."""
+    kind = op[0]
+    if kind == "duplicate":
+        dgs.insert(op[2] % (len(dgs) + 1), dgs[i])
+    elif kind == "swap":
+        j = op[2] % len(dgs)
+        dgs[i], dgs[j] = dgs[j], dgs[i]
+    elif kind == "drop":
+        del dgs[i]
+    else:
+        return False
+    return True
+
+
 def mutate_datagrams(dgs: list, ops: list[tuple]) -> list:
     dgs = list(dgs)
     for op in ops:
         if not dgs:
             break
         i = op[1] % len(dgs)
+        if _move_datagram(dgs, i, op):
+            continue
         fr, ts, src, sport, dst, dport, payload = dgs[i]
         kind = op[0]
         b = bytearray(payload)
@@ -329,16 +346,6 @@ def mutate_datagrams(dgs: list, ops: list[tuple]) -> list:
             b[op[2] % len(b)] = op[3]
         elif kind == "truncate":
             del b[op[2]:]
-        elif kind == "duplicate":
-            dgs.insert(op[2] % (len(dgs) + 1), dgs[i])
-            continue
-        elif kind == "swap":
-            j = op[2] % len(dgs)
-            dgs[i], dgs[j] = dgs[j], dgs[i]
-            continue
-        elif kind == "drop":
-            del dgs[i]
-            continue
         elif kind == "junk":
             b = bytearray(b"\xc0\x00\x00\x00\x01" + op[2])
         dgs[i] = (fr, ts, src, sport, dst, dport, bytes(b))
@@ -408,6 +415,8 @@ def mutate_dtls(dgs: list, ops: list[tuple]) -> list:
         if not dgs:
             break
         i = op[1] % len(dgs)
+        if _move_datagram(dgs, i, op):
+            continue
         fr, ts, src, sport, dst, dport, payload = dgs[i]
         kind = op[0]
         b = bytearray(payload)
@@ -426,16 +435,6 @@ def mutate_dtls(dgs: list, ops: list[tuple]) -> list:
             b = bytearray(_refragment(bytes(b), op[2]))
         elif kind == "truncate":
             del b[op[2]:]
-        elif kind == "duplicate":
-            dgs.insert(op[2] % (len(dgs) + 1), dgs[i])
-            continue
-        elif kind == "swap":
-            j = op[2] % len(dgs)
-            dgs[i], dgs[j] = dgs[j], dgs[i]
-            continue
-        elif kind == "drop":
-            del dgs[i]
-            continue
         elif kind == "junk":
             b = bytearray(b"\x16\xfe\xfd\x00\x00" + op[2])
         dgs[i] = (fr, ts, src, sport, dst, dport, bytes(b))
