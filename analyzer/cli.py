@@ -233,8 +233,10 @@ def connections(
     _report_unused_keys(keys, quiet)
     if read_ok == 0:
         raise typer.Exit(2)
+    from .lineage import link_rows
+
     try:
-        write(rows.table(), fmt, str(output) if output else None)
+        write(link_rows(rows.table()), fmt, str(output) if output else None)
     except BrokenPipeError:
         os._exit(0)
     except OSError as e:
@@ -526,8 +528,10 @@ def summary(
     _report_unused_keys(keys, quiet)
     if read_ok == 0:
         raise typer.Exit(2)
+    from .lineage import link_rows
+
     try:
-        render_summary(summarize(rows.table(), files_read=read_ok, frames=frames))
+        render_summary(summarize(link_rows(rows.table()), files_read=read_ok, frames=frames))
     except BrokenPipeError:
         os._exit(0)
     if failed:

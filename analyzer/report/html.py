@@ -875,7 +875,9 @@ def write_report(collector: ReportCollector, out_dir: str | os.PathLike, *, file
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rows = collector.table.table()
+    from ..lineage import link_rows
+
+    rows = link_rows(collector.table.table())  # resumption lineage over all captures of the run
     paths = {name: out / name for name in ("connections.parquet", "connections.csv", "connections.jsonl",
                                            "summary.json", "index.html")}
     write_parquet(rows, str(paths["connections.parquet"]))

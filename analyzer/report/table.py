@@ -71,6 +71,11 @@ def _c(name: str, typ: str, doc: str, get: Callable[[ConnectionSummary], Any] | 
     return Column(name, typ, get or _attr(name), doc, None if get else name)
 
 
+def _no_link(s: ConnectionSummary) -> None:
+    """Lineage columns: empty in a connection's own row; `analyzer.lineage` fills them across the run."""
+    return None
+
+
 COLUMNS: list[Column] = [
     _c("capture", _STR, "Capture file name (as given, without folders)."),
     _c("stream", _INT, "TCP stream index within the capture, numbered like Wireshark's `tcp.stream`; for QUIC and DTLS rows the UDP conversation index, like `udp.stream`."),
@@ -117,6 +122,16 @@ COLUMNS: list[Column] = [
     _c("resumed", _BOOL, "The handshake resumed an earlier session."),
     _c("resumption", _STR, "`none`, `session_id` (ID echoed, abbreviated handshake), `ticket` (abbreviated after a ticket offer), `psk` (TLS 1.3 pre_shared_key accepted)."),
     _c("ticket_issued", _BOOL, "Server sent a NewSessionTicket (in clear in TLS <= 1.2; in TLS 1.3 seen once decrypted)."),
+    # resumption lineage (analyzer.tls.resumption per connection; the links are analyzer.lineage's, after the per-file work)
+    _c("resumption_attempt", _STR, "`none` (nothing offered to resume: no legacy_session_id before TLS 1.3 (in the TLS 1.3 family it is middlebox compatibility), no session ticket, no pre_shared_key), `accepted` (the server resumed), `refused` (the server did a full handshake instead); empty when an attempt got no visible answer (no ServerHello, or the capture ends after it) or there was no ClientHello."),
+    _c("resumed_from", _STR, "An accepted resumption's parent: the connection that issued the session ID or ticket it resumed, as `CAPTURE#STREAM` (`CAPTURE#quic:STREAM`, `CAPTURE#dtls:STREAM` for UDP rows), from all captures of the run; empty when it is not among them (see \"Resumption lineage\").", _no_link),
+    _c("resumption_age_s", _FLOAT, "Seconds from the parent's ClientHello (`resumed_from`) to this one's.", _no_link),
+    _c("resumed_ticket_lifetime_s", _INT, "Linked by a ticket or TLS 1.3 PSK: the lifetime in seconds the parent's NewSessionTicket announced.", _no_link),
+    _c("ticket_offered_sha256", _STR, "SHA-256 (hex) of the ticket in the ClientHello's session_ticket extension (RFC 5077); empty when none or empty."),
+    _c("psk_offered_sha256", _STR, "SHA-256 (hex) of the TLS 1.3 pre_shared_key identity offered (the one the server selected, else the first); a resumption PSK's identity is the ticket of an earlier NewSessionTicket."),
+    _c("tickets_issued_sha256", _LIST, "SHA-256 (hex) of the ticket of each NewSessionTicket the server sent (in clear before TLS 1.3; in TLS 1.3 once decrypted), in order, at most 8."),
+    _c("ticket_lifetime_s", _INT, "Lifetime in seconds the server's NewSessionTicket announced: TLS 1.3 ticket_lifetime, TLS <= 1.2 ticket_lifetime_hint (empty when 0, i.e. unspecified, RFC 5077 3.3); the shortest when tickets differ."),
+    _c("client_hello_time", _TS, "Time of the frame that completed the ClientHello (UTC); lineage orders handshakes by it.", lambda s: _utc(s.client_hello_time)),
     _c("client_auth", _STR, "`none`, `requested` (CertificateRequest seen), `certificate` (client sent one), `empty` (client sent an empty list)."),
     _c("extended_master_secret", _BOOL, "Server agreed to extended_master_secret."),
     _c("encrypt_then_mac", _BOOL, "Server agreed to encrypt_then_mac."),
@@ -440,10 +455,13 @@ class Rows:
 
 
 def to_arrow(summaries: Iterable[ConnectionSummary]) -> "pa.Table":
+    """The table of `summaries`, with the resumption lineage linked over all of them."""
+    from ..lineage import link_rows
+
     b = TableBuilder()
     for s in summaries:
         b.add(s)
-    return b.table().to_arrow()
+    return link_rows(b.table()).to_arrow()
 
 
 def arrow_to_dataframe(table: "pa.Table") -> "pd.DataFrame":

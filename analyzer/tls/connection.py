@@ -48,6 +48,7 @@ from .registry import (
     uses_old_key_share,
     version_name,
 )
+from .resumption import fill_resumption_facts, note_new_session_ticket
 from .summary import ConnectionSummary, HandshakeEvent
 
 if TYPE_CHECKING:
@@ -625,8 +626,10 @@ class TLSConnection:
                 if s.client_auth == "none":
                     s.client_auth = "requested"
             elif t == HandshakeType.NEW_SESSION_TICKET:
-                m.pull_new_session_ticket(body, tls13=self._tls13)
+                nst = m.pull_new_session_ticket(body, tls13=self._tls13)
                 s.ticket_issued = True
+                if d == _SERVER:
+                    note_new_session_ticket(s, nst, self._tls13)
             elif t == HandshakeType.CERTIFICATE_STATUS:
                 m.pull_certificate_status(body)
                 s.ocsp_stapled = True
@@ -885,6 +888,7 @@ class TLSConnection:
         if self._decryptor is not None:
             self._decryptor.finish(s)
         fill_fingerprints(s, self._client_hello, self._server_hello)
+        fill_resumption_facts(s, self._client_hello, self._server_hello, self._server_flight, self._ch_ts)
         if self._client_hello is not None or self._server_hello_seen:
             s.is_tls = True
         if self._ch_ts is not None and self._last_hs_ts is not None:

@@ -38,6 +38,7 @@ MAX_NAME_LENGTH = 1024         # SNI / ALPN strings longer than this are cut
 MAX_EXTENSION_ERRORS = 16      # undecodable extensions described per message; more are not
 MAX_UNCOMPRESSED_CERTIFICATE = 1 << 20  # RFC 8879 uncompressed_length above this is refused (as MAX_HANDSHAKE_MESSAGE)
 MAX_ZSTD_WINDOW = 1 << 23      # a zstd frame asking for a larger window (decoder memory) is refused
+MAX_PSK_IDENTITIES_KEPT = 8    # pre_shared_key identities kept per ClientHello (for resumption lineage)
 
 
 def _text(raw: bytes) -> str:
@@ -65,6 +66,7 @@ class Extensions:
     key_share_selected_group: int | None = None     # ServerHello / HRR
     psk_key_exchange_modes: list[int] = field(default_factory=list)
     psk_identities: int = 0                          # ClientHello pre_shared_key
+    psk_identity_values: list[bytes] = field(default_factory=list)  # ... the identities (tickets), first ones
     psk_selected_identity: int | None = None         # ServerHello pre_shared_key
     early_data: bool = False
     session_ticket: bytes | None = None              # None: not present
@@ -224,14 +226,19 @@ def _ext_pre_shared_key(ext: Extensions, d: bytes, server: bool, hrr: bool) -> i
     sub = d[:end]
     pos = 2
     count = 0
+    values: list[bytes] = []
     while pos < end:
+        start = pos + 2
         pos = _vec(sub, pos, 2, "identity")
+        if len(values) < MAX_PSK_IDENTITIES_KEPT:
+            values.append(bytes(sub[start:pos]))  # RFC 8446 4.2.11: opaque identity<1..2^16-1>
         if end - pos < 4:
             raise TLSDecodeError(f"obfuscated_ticket_age: need 4 bytes, {end - pos} left")
         pos += 4
         count += 1
     end = _vec(d, end, 2, "binders")
     ext.psk_identities = min(count, MAX_LIST_ITEMS)
+    ext.psk_identity_values = values
     return end
 
 
@@ -769,18 +776,24 @@ def pull_certificate_request(body: bytes, *, tls13: bool, tls12: bool) -> Certif
 
 @dataclass
 class NewSessionTicket:
-    ticket_lifetime: int
+    ticket_lifetime: int    # TLS 1.3 ticket_lifetime; before: ticket_lifetime_hint (RFC 5077 3.3, 0 = unspecified)
     ticket_length: int
+    ticket: bytes = b""     # the opaque ticket (TLS 1.3: the PSK identity a resumption offers, RFC 8446 4.6.1)
 
 
 def pull_new_session_ticket(body: bytes, *, tls13: bool) -> NewSessionTicket:
+    """RFC 5077 3.3 (`uint32 ticket_lifetime_hint; opaque ticket<0..2^16-1>`) or RFC 8446 4.6.1
+    (`uint32 ticket_lifetime; uint32 ticket_age_add; opaque ticket_nonce<0..255>; opaque
+    ticket<1..2^16-1>; Extension extensions<0..2^16-2>`)."""
     buf = Buffer(body)
     lifetime = buf.pull_uint32("ticket_lifetime")
     if tls13:
         buf.pull_uint32("ticket_age_add")
         pull_opaque(buf, 1, "ticket_nonce")
     ticket = pull_opaque(buf, 2, "ticket")
-    return NewSessionTicket(lifetime, len(ticket))
+    if tls13:
+        pull_block(buf, 2, "extensions")
+    return NewSessionTicket(lifetime, len(ticket), ticket)
 
 
 @dataclass

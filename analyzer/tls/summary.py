@@ -125,6 +125,13 @@ class ConnectionSummary:
     resumption: str = "none"       # none | session_id | ticket | psk
     ticket_issued: bool = False
     early_data_records: int = 0
+    # resumption lineage facts (analyzer.tls.resumption; the links themselves are analyzer.lineage's)
+    client_hello_time: float | None = None      # capture time of the frame that completed the ClientHello
+    resumption_attempt: str | None = None       # none | accepted | refused; None: no ClientHello, or no answer seen
+    ticket_offered_sha256: str | None = None    # SHA-256 (hex) of the non-empty session_ticket extension
+    psk_offered_sha256: str | None = None       # SHA-256 of the TLS 1.3 PSK identity (selected, else the first)
+    tickets_issued_sha256: list[str] = field(default_factory=list)  # SHA-256 of each NewSessionTicket's ticket
+    ticket_lifetime_s: int | None = None        # shortest lifetime the NewSessionTickets announced (seconds)
     # client authentication: none | requested | certificate | empty
     client_auth: str = "none"
     renegotiation: bool = False
