@@ -19,7 +19,9 @@ most the files in flight; a re-run with `resume=True` skips files whose size and
 modification time match their manifest line and rewrites the others under the
 same part name (never a duplicate). Files whose manifest line records an error
 are tried again. Part files hold every column but `capture`, which is the
-partition key (so pandas, DuckDB and Spark read `DIR` as one table).
+partition key (so pandas, DuckDB and Spark read `DIR` as one table). At the end
+of a run the resumption lineage columns are linked across all its files and the
+parts they change are rewritten the same atomic way (`analyzer.lineage`).
 
 Nothing here parses packets or knows TLS; it calls `analyzer.pipeline`.
 """
@@ -505,10 +507,25 @@ class Dataset:
         os.fsync(self._fh.fileno())
 
     def read_rows(self, rec: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """Rows of a finished file, read back from its part file, in `COLUMNS` order."""
+        """Rows of a finished file, read back from its part file, in `COLUMNS` order, without their
+        lineage columns (the run links them again over all its files)."""
+        from .lineage import clear_lineage
+
         if not rec.get("part"):
             return []
-        return read_part(self.root / rec["part"], rec["capture"])
+        return [clear_lineage(r) for r in read_part(self.root / rec["part"], rec["capture"])]
+
+    def link_lineage(self, paths: Iterable[str]) -> int:
+        """The end of a run: link the resumption lineage over the parts of `paths` (this run's files,
+        in input order) and rewrite the parts it changed (`analyzer.lineage.link_dataset`)."""
+        from .lineage import link_dataset
+
+        parts = []
+        for path in paths:
+            rec = self.done.get(path)
+            if rec is not None and rec.get("part") and (self.root / rec["part"]).exists():
+                parts.append((rec["capture"], self.root / rec["part"]))
+        return link_dataset(parts)
 
     def close(self) -> None:
         self._fh.close()
@@ -726,7 +743,9 @@ def run_batch(
     files skipped by `resume`).
 
     Rows are written to the `batch.out` dataset as each file finishes (in
-    completion order). Raises `BatchError` when the batch cannot start.
+    completion order); once all have, the resumption lineage is linked over the
+    run's parts and the parts it changed are rewritten (`analyzer.lineage`).
+    Raises `BatchError` when the batch cannot start.
     """
     dataset = Dataset(batch.out, resume=batch.resume) if batch.out is not None else None
     result = BatchResult()
@@ -813,6 +832,8 @@ def run_batch(
                 progress.advance(out.size)
                 ready[out.index] = out
                 release_in_order()
+        if dataset is not None:  # parts were written as files finished: now link across all of them
+            dataset.link_lineage(os.path.abspath(f) for f in files)
     finally:
         _PART_PROGRESS = None
         if spool is not None:

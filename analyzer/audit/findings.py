@@ -2,8 +2,10 @@
 
 Owns the `Finding` record, the `Auditor` (a row sink for `run_analysis`: it
 takes finished rows from batch workers or summaries from the sequential path,
-keeps only findings, never the rows), the CI exit-code decision, and the
-finding writers (table, csv, jsonl, json, parquet, sarif).
+keeps them in a `TableBuilder` (which spills to disk, so memory stays bounded)
+until the run is over, links their resumption lineage across all captures
+(`analyzer.lineage`) and then checks them; it keeps findings, not rows), the CI
+exit-code decision, and the finding writers (table, csv, jsonl, json, parquet, sarif).
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import sys
 from dataclasses import asdict, dataclass, fields
 from typing import IO, Any, Iterable
 
-from ..report.table import COLUMN_NAMES, COLUMNS
+from ..report.table import TableBuilder
 from ..tls.summary import ConnectionSummary
 from .policy import Policy
-from .rules import DEFAULT_RULES, PLAINTEXT_RULES, SEVERITY_RANK, certificate_unseen
+from .rules import DEFAULT_RULES, PLAINTEXT_RULES, SEVERITY_RANK, ServerResumption, certificate_unseen
 
 FINDING_FORMATS = ("table", "csv", "jsonl", "json", "parquet", "sarif")
 
@@ -47,7 +49,8 @@ def _endpoint(ip: Any, port: Any) -> str:
 
 
 class Auditor:
-    """Evaluates each connection as it arrives; keeps findings and counts, not rows."""
+    """Collects the connections of a run, then links their resumption lineage and checks them
+    (`sorted_findings`); keeps findings and counts, not rows (those are spilled while collected)."""
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
@@ -56,18 +59,34 @@ class Auditor:
         self.rule_errors: list[str] = []
         self.cert_rules_skipped = 0   # TLS 1.3 connections whose certificate the certificate rules never saw
         self._cert_rules = any(a.rule.certificate for a in policy.rules)
-        self._gets = [c.get for c in COLUMNS]
+        self._per_server = any(a.rule.per_server for a in policy.rules)
+        self._servers: dict[tuple[Any, Any, Any], ServerResumption] = {}
+        self._rows = TableBuilder()
+        self._done = False
         self._order = {r.id: i for i, r in enumerate(DEFAULT_RULES)}
 
     def add(self, s: ConnectionSummary) -> None:
         """A summary from the sequential path."""
-        self.add_row(tuple(get(s) for get in self._gets))
+        self._rows.add(s)
 
     def add_row(self, row: tuple[Any, ...]) -> None:
         """A row in `COLUMNS` order (from a batch worker or a dataset)."""
-        self.check(dict(zip(COLUMN_NAMES, row)))
+        self._rows.add_row(row)
+
+    def finish(self) -> None:
+        """Link the collected rows across all captures and check each (once; `sorted_findings` calls it)."""
+        if self._done:
+            return
+        self._done = True
+        from ..lineage import link_rows
+
+        for rec in link_rows(self._rows.table()).records():
+            self.check(rec)
+        self._rows = TableBuilder()
+        self.findings.extend(self._server_findings())
 
     def check(self, rec: dict[str, Any]) -> list[Finding]:
+        """The findings of one (linked) row; also counts its resumption attempt for the per-server rules."""
         tls = rec.get("is_tls")
         if not tls and not rec.get("plaintext_protocol"):
             return []
@@ -75,9 +94,11 @@ class Auditor:
             self.connections += 1   # TLS connections checked (plaintext sessions only by the plaintext rules)
             if self._cert_rules and certificate_unseen(rec):
                 self.cert_rules_skipped += 1
+            if self._per_server:
+                self._tally(rec)
         found: list[Finding] = []
         for active in self.policy.rules:
-            if not tls and active.rule.id not in PLAINTEXT_RULES:
+            if active.rule.per_server or (not tls and active.rule.id not in PLAINTEXT_RULES):
                 continue
             try:
                 evidence = active.rule.check(rec, active.params)
@@ -97,13 +118,54 @@ class Auditor:
         self.findings.extend(found)
         return found
 
+    def _tally(self, rec: dict[str, Any]) -> None:
+        attempt = rec.get("resumption_attempt")
+        if attempt not in ("accepted", "refused"):
+            return
+        key = (rec.get("server_ip"), rec.get("server_port"), rec.get("transport"))
+        t = self._servers.get(key)
+        if t is None:
+            t = self._servers[key] = ServerResumption()
+        t.attempts += 1
+        if attempt == "refused":
+            t.refused += 1
+            if t.first_refused is None:
+                t.first_refused = {k: rec.get(k) for k in ("capture", "stream", "sni", "client_ip", "client_port",
+                                                           "server_hello_frame", "client_hello_frame")}
+
+    def _server_findings(self) -> list[Finding]:
+        """The per-server rules over the tallies of all rows checked."""
+        found: list[Finding] = []
+        for (ip, port, transport), tally in self._servers.items():
+            for active in self.policy.rules:
+                if not active.rule.per_server:
+                    continue
+                try:
+                    evidence = active.rule.check(tally, active.params)  # type: ignore[arg-type]
+                except (TypeError, ValueError, AttributeError, ZeroDivisionError) as e:
+                    evidence = None
+                    self.rule_errors.append(f"server {_endpoint(ip, port)}: rule {active.rule.id}: {e}")
+                if evidence is None:
+                    continue
+                ex = tally.first_refused or {}
+                server = _endpoint(ip, port) + (f" ({transport})" if transport and transport != "tcp" else "")
+                found.append(Finding(
+                    rule=active.rule.id, severity=active.severity, title=active.rule.title,
+                    capture=ex.get("capture") or "", stream=ex.get("stream"), client="", server=server,
+                    sni=ex.get("sni"), evidence=evidence,
+                    frame=ex.get("server_hello_frame") or ex.get("client_hello_frame"),
+                ))
+        return found
+
     def sorted_findings(self) -> list[Finding]:
         """By capture, stream, then rule catalogue order (stable: equal capture names keep input order)."""
+        self.finish()
         order = self._order
         return sorted(self.findings, key=lambda f: (f.capture, f.stream if f.stream is not None else -1,
                                                     order.get(f.rule, 999)))
 
     def counts(self) -> dict[str, int]:
+        self.finish()
         out = {"high": 0, "medium": 0, "low": 0}
         for f in self.findings:
             out[f.severity] = out.get(f.severity, 0) + 1

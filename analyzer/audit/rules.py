@@ -7,6 +7,8 @@ columns added later never break it) and cipher suite facts from
 `version=TLS 1.0`) when the connection breaks it, else None. Rows of
 connections that carried no TLS are checked only by the rules of `PLAINTEXT_RULES`
 (a mail, directory or database session recognised in clear by the upgrade stage).
+Rules read rows whose resumption lineage is linked over the whole run (`analyzer.lineage`);
+a `per_server` rule reads a `ServerResumption` tally of all rows of one server instead of a row.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from ..tls.messages import is_tls13_family
 from ..tls.registry import CipherSuiteInfo, ProtocolVersion, cipher_suite_info, is_tls13_draft
 
 Row = Mapping[str, Any]
@@ -32,6 +35,16 @@ class Rule:
     check: Callable[[Row, Mapping[str, Any]], str | None]
     params: Mapping[str, Any] = field(default_factory=dict)  # tunable in the policy file, with defaults
     certificate: bool = False  # reads the server certificate (cannot speak while a TLS 1.3 certificate is encrypted)
+    per_server: bool = False   # `check` takes a `ServerResumption` (all rows of one server), not a row
+
+
+@dataclass
+class ServerResumption:
+    """One server's resumption attempts over all rows of a run (for `per_server` rules)."""
+
+    attempts: int = 0          # resumption_attempt accepted or refused
+    refused: int = 0
+    first_refused: Row | None = None  # the first refused attempt's row, in table order (the finding points at it)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -285,6 +298,38 @@ def _resume_no_ems(row: Row, params: Mapping[str, Any]) -> str | None:
     return f"resumption={row.get('resumption')} version={row.get('version')} extended_master_secret=false"
 
 
+TLS13_MAX_TICKET_LIFETIME = 604_800  # RFC 8446 4.6.1: seven days, whatever ticket_lifetime says
+
+
+def _lifetime_exceeded(row: Row, params: Mapping[str, Any]) -> str | None:
+    """A resumption by a ticket or TLS 1.3 PSK later after its parent than the lifetime the parent's
+    NewSessionTicket announced (RFC 5077 3.3 ticket_lifetime_hint, RFC 8446 4.6.1 ticket_lifetime)."""
+    age, life = row.get("resumption_age_s"), row.get("resumed_ticket_lifetime_s")
+    if age is None or life is None:
+        return None
+    limit = int(life)
+    code = row.get("version_code")
+    if code is not None and is_tls13_family(int(code)):
+        limit = min(limit, TLS13_MAX_TICKET_LIFETIME)
+    if float(age) <= limit:
+        return None
+    return (f"resumption_age_s={float(age):g} > ticket lifetime {int(life)} s announced by "
+            f"{row.get('resumed_from')} (resumption={row.get('resumption')})")
+
+
+def _refused_rate(tally: ServerResumption, params: Mapping[str, Any]) -> str | None:
+    """A server that did a full handshake for more than `threshold` of at least `min_attempts`
+    resumption attempts (each refusal costs it a full key exchange)."""
+    if tally.attempts < int(params["min_attempts"]) or not tally.attempts:
+        return None
+    share = tally.refused / tally.attempts
+    if share <= float(params["threshold"]):
+        return None
+    first = tally.first_refused or {}
+    return (f"refused {tally.refused} of {tally.attempts} resumption attempts ({share:.0%} > "
+            f"threshold {float(params['threshold']):.0%}); first refused: {first.get('capture')}#{first.get('stream')}")
+
+
 def _heartbeat(row: Row, params: Mapping[str, Any]) -> str | None:
     if "heartbeat" not in (row.get("extensions_offered") or ()):
         return None
@@ -346,6 +391,10 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("cert-name-mismatch", "medium", "SNI matches no certificate SAN (or CN)", _name_mismatch, certificate=True),
     Rule("handshake-alert", "low", "Handshake failed with an alert", _alert),
     Rule("resumption-without-ems", "medium", "Session resumed without extended_master_secret (triple handshake)", _resume_no_ems),
+    Rule("ticket-lifetime-exceeded", "medium", "Session resumed after the lifetime its NewSessionTicket announced",
+         _lifetime_exceeded),
+    Rule("resumption-refused-rate", "low", "Server refused a large share of resumption attempts (full handshakes instead)",
+         _refused_rate, {"threshold": 0.5, "min_attempts": 10}, per_server=True),  # type: ignore[arg-type]
     Rule("heartbeat-offered", "low", "Heartbeat extension offered (Heartbleed surface)", _heartbeat),
     Rule("plaintext-without-starttls", "medium",
          "Mail, directory or database session in clear (STARTTLS never asked, or data sent before it)", _plaintext),
