@@ -20,8 +20,8 @@ modification time match their manifest line and rewrites the others under the
 same part name (never a duplicate). Files whose manifest line records an error
 are tried again. Part files hold every column but `capture`, which is the
 partition key (so pandas, DuckDB and Spark read `DIR` as one table). At the end
-of a run the resumption lineage columns are linked across all its files and the
-parts they change are rewritten the same atomic way (`analyzer.lineage`).
+of a run the resumption lineage columns are linked across every file of the dataset
+and the parts they change are rewritten the same atomic way (`analyzer.lineage`).
 
 Nothing here parses packets or knows TLS; it calls `analyzer.pipeline`.
 """
@@ -515,15 +515,15 @@ class Dataset:
             return []
         return [clear_lineage(r) for r in read_part(self.root / rec["part"], rec["capture"])]
 
-    def link_lineage(self, paths: Iterable[str]) -> int:
-        """The end of a run: link the resumption lineage over the parts of `paths` (this run's files,
-        in input order) and rewrite the parts it changed (`analyzer.lineage.link_dataset`)."""
+    def link_lineage(self) -> int:
+        """The end of a run: link the resumption lineage over every part of the dataset (this run's files
+        and those of earlier runs it resumed) and rewrite the parts it changed (`analyzer.lineage`)."""
         from .lineage import link_dataset
 
         parts = []
-        for path in paths:
-            rec = self.done.get(path)
-            if rec is not None and rec.get("part") and (self.root / rec["part"]).exists():
+        for path in sorted(self.done):
+            rec = self.done[path]
+            if rec.get("part") and (self.root / rec["part"]).exists():
                 parts.append((rec["capture"], self.root / rec["part"]))
         return link_dataset(parts)
 
@@ -743,8 +743,8 @@ def run_batch(
     files skipped by `resume`).
 
     Rows are written to the `batch.out` dataset as each file finishes (in
-    completion order); once all have, the resumption lineage is linked over the
-    run's parts and the parts it changed are rewritten (`analyzer.lineage`).
+    completion order); once all have, the resumption lineage is linked over all
+    the dataset's parts and the parts it changed are rewritten (`analyzer.lineage`).
     Raises `BatchError` when the batch cannot start.
     """
     dataset = Dataset(batch.out, resume=batch.resume) if batch.out is not None else None
@@ -833,7 +833,7 @@ def run_batch(
                 ready[out.index] = out
                 release_in_order()
         if dataset is not None:  # parts were written as files finished: now link across all of them
-            dataset.link_lineage(os.path.abspath(f) for f in files)
+            dataset.link_lineage()
     finally:
         _PART_PROGRESS = None
         if spool is not None:

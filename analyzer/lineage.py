@@ -27,7 +27,7 @@ Rows are taken in the order of their ClientHello time (`client_hello_time`, else
 by capture, transport, stream); a row looks up its parent before it registers its own sessions, so
 a parent is always an earlier handshake. At most `MAX_REMEMBERED_SESSIONS` session IDs and tickets are
 remembered; past that the oldest is forgotten (a later resumption of it gets no parent). The rows'
-link records are sorted in memory up to `MAX_RECORDS_IN_MEMORY` and in sorted temporary run files
+link records are sorted in memory up to `MAX_LINEAGE_RECORDS_IN_MEMORY` and in sorted temporary run files
 beyond (like `report.table`'s rows), so a run of any size links in bounded memory.
 """
 
@@ -49,7 +49,7 @@ from .report.table import COLUMN_NAMES, COLUMNS, Rows, arrow_type, read_row_chun
 from .tls.messages import is_tls13_family
 
 MAX_REMEMBERED_SESSIONS = 1_000_000   # session IDs and tickets remembered at once; the oldest goes first
-MAX_RECORDS_IN_MEMORY = 200_000       # link records (and links) held before a sorted run goes to disk
+MAX_LINEAGE_RECORDS_IN_MEMORY = 200_000       # link records (and links) held before a sorted run goes to disk
 MAX_RUNS = 64                         # run files at most (more are merged into one)
 _RUN_CHUNK = 4096                     # records per pickle in a run file
 
@@ -116,11 +116,11 @@ def link_record(position: Any, f: Sequence[Any]) -> tuple[Any, ...] | None:
 
 
 class SortedSpill:
-    """Tuples that come out sorted, as often as iterated: in memory up to `MAX_RECORDS_IN_MEMORY`,
+    """Tuples that come out sorted, as often as iterated: in memory up to `MAX_LINEAGE_RECORDS_IN_MEMORY`,
     beyond that in sorted run files in a private temporary folder (removed with this object)."""
 
     def __init__(self, limit: int | None = None) -> None:
-        self.limit = limit or MAX_RECORDS_IN_MEMORY
+        self.limit = limit or MAX_LINEAGE_RECORDS_IN_MEMORY
         self.items: list[tuple[Any, ...]] = []
         self.runs: list[str] = []
         self._dir: str | None = None
@@ -356,5 +356,5 @@ def _rewrite_part(path: Path, links: list[tuple[Any, ...]]) -> int:
     return 1
 
 
-__all__ = ["INPUT_COLUMNS", "LINEAGE_COLUMNS", "Linker", "MAX_RECORDS_IN_MEMORY", "MAX_REMEMBERED_SESSIONS",
+__all__ = ["INPUT_COLUMNS", "LINEAGE_COLUMNS", "Linker", "MAX_LINEAGE_RECORDS_IN_MEMORY", "MAX_REMEMBERED_SESSIONS",
            "SortedSpill", "clear_lineage", "link_dataset", "link_record", "link_rows", "parent_id"]

@@ -120,7 +120,9 @@ def test_default_run_uses_the_bundled_captures():
     psk = json.loads((CAPTURES / "psk" / "MANIFEST.json").read_text())   # captures/psk/ is searched too
     upgrade = json.loads((CAPTURES / "upgrade" / "MANIFEST.json").read_text())
     openssl = {f["file"] for f in json.loads((CAPTURES / "upgrade" / "openssl.json").read_text())["files"].values()}
-    assert caps == set(MANIFEST["files"]) | set(upgrade["files"]) | openssl | set(psk["files"]) | set(dtls)  # captures/ is read recursively
+    resumption = json.loads((CAPTURES / "resumption" / "MANIFEST.json").read_text())["files"]
+    assert caps == (set(MANIFEST["files"]) | set(upgrade["files"]) | openssl | set(psk["files"]) | set(dtls)
+                    | set(resumption))  # captures/ is read recursively
 
 
 def test_table_format_prints_rows():

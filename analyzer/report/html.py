@@ -42,6 +42,7 @@ from .writers import neutralise
 
 DEFAULT_MAX_DETAILS = 2000
 TOP_SUITES = 10
+MAX_CHILDREN_LISTED = 20   # resumptions of one connection linked from its detail panel (the rest are counted)
 
 def h(value: Any) -> str:
     """HTML-escape any value (quotes too); None is empty; control characters become \\xNN."""
@@ -420,6 +421,30 @@ class _Page:
             if d is not None:
                 self.shown.append((i, r, d))
         self._index = {id(r): i for i, r, _ in self.shown}
+        self._lineage()
+
+    def _lineage(self) -> None:
+        """Parent and children of the shown connections (`resumed_from`, analyzer.lineage): the shown rows
+        by their `CAPTURE#STREAM` id, and at most MAX_CHILDREN_LISTED children per shown parent."""
+        from ..lineage import parent_id
+
+        get = self.v.get
+        self._by_id: dict[str, int] = {}
+        for i, r, _ in self.shown:
+            self._by_id[parent_id(str(get(r, "capture", "")), str(get(r, "transport", "tcp")), get(r, "stream", -1))] = i
+        self._children: dict[str, list[tuple[str, int | None]]] = {}
+        self._child_count: Counter[str] = Counter()
+        if not self.v.has("resumed_from"):
+            return
+        for i, r in enumerate(self.rows.rows):
+            parent = get(r, "resumed_from")
+            if parent is None or parent not in self._by_id:
+                continue
+            self._child_count[parent] += 1
+            kids = self._children.setdefault(parent, [])
+            if len(kids) < MAX_CHILDREN_LISTED:
+                me = parent_id(str(get(r, "capture", "")), str(get(r, "transport", "tcp")), get(r, "stream", -1))
+                kids.append((me, self._by_id.get(me)))
 
     # -- overview --------------------------------------------------------
 
@@ -433,6 +458,7 @@ class _Page:
             ("ok", str(complete), "complete handshakes", f"{pct(complete, tls)} of TLS"),
             ("bad" if failed else "ok", str(failed), "failed / incomplete", f"{pct(failed, tls)} of TLS"),
             ("", pct(o["resumed"], complete), "resumed", f"{o['resumed']} of {complete} complete"),
+            self._resumption_card(),
             ("bad" if o["weak_version"] else "ok", str(o["weak_version"]), "weak versions", "SSL 3.0, TLS 1.0/1.1"),
         ]
         if self._keys_given():
@@ -445,6 +471,15 @@ class _Page:
                        f'<div class="l">{h(label)}</div><div class="x">{h(extra)}</div></div>')
         out.append("</section>")
         return "".join(out)
+
+    def _resumption_card(self) -> tuple[str, str, str, str]:
+        """Resumption rate: the share of attempts the servers accepted, and how many they refused."""
+        o = self.summary["overall"]
+        attempts = o.get("resumption_attempt", {})
+        accepted, refused = attempts.get("accepted", 0), attempts.get("refused", 0)
+        rate = o.get("resumption_rate")
+        return ("warn" if refused else "", "\u2013" if rate is None else f"{100 * rate:.0f}%", "resumption rate",
+                f"{accepted} of {accepted + refused} attempts accepted, {refused} refused")
 
     def _keys_given(self) -> bool:
         """Whether decryption was attempted anywhere (a status other than `not_attempted`)."""
@@ -459,7 +494,10 @@ class _Page:
         weak: Counter[str] = Counter()
         weak_rows: list[Sequence[Any]] = []
         nopfs = 0
+        refused_rows: list[Sequence[Any]] = []
         for r in self.rows.rows:
+            if get(r, "resumption_attempt") == "refused":
+                refused_rows.append(r)
             if get(r, "is_tls") and not get(r, "handshake_complete"):
                 by_reason.setdefault(outcome(v, r, self._steps(r)).short, []).append(r)
             ver = get(r, "version")
@@ -495,6 +533,18 @@ class _Page:
                              for k, n in kinds.items())
             items.append(("info", f"{o['resumed']} handshake{'s' if o['resumed'] != 1 else ''} resumed an earlier "
                                   f"session ({h(desc)})", "resumed", "", ""))
+        attempts = o.get("resumption_attempt", {})
+        accepted, refused = attempts.get("accepted", 0), attempts.get("refused", 0)
+        if accepted or refused:
+            linked = o.get("resumed_linked", 0)
+            items.append(("info", f"Resumption rate {100 * (o.get('resumption_rate') or 0):.0f}%: {accepted} of "
+                                  f"{accepted + refused} resumption attempts accepted; {linked} resumed connection"
+                                  f"{'s' if linked != 1 else ''} linked to the connection that issued the session",
+                          "resumed", "", ""))
+        if refused:
+            items.append(("warn", f"<b>{refused} resumption attempt{'s' if refused != 1 else ''} refused</b>: the "
+                                  "server did a full handshake (a full key exchange) instead", "refused", "",
+                          self._examples(refused_rows)))
         if o["hrr"]:
             items.append(("info", f"{o['hrr']} HelloRetryRequest{'s' if o['hrr'] != 1 else ''} "
                                   "(the server asked the client for another key share)", "hrr", "", ""))
@@ -594,6 +644,7 @@ class _Page:
                 "failed": oc.cls in ("failed", "incomplete"),
                 "weak": weak,
                 "resumed": bool(get(r, "resumed")),
+                "refused": get(r, "resumption_attempt") == "refused",
                 "hrr": bool(get(r, "hrr")),
                 "nontls": not get(r, "is_tls"),
             }
@@ -603,6 +654,8 @@ class _Page:
             ms = get(r, "handshake_ms")
             res = get(r, "resumption", "none")
             resumed = f'<span class="badge b-res">{h(res)}</span>' if get(r, "resumed") else ""
+            if get(r, "resumption_attempt") == "refused":
+                resumed = '<span class="badge b-warn" title="resumption refused: full handshake">refused</span>'
             if get(r, "hrr"):
                 resumed += ' <span class="badge b-warn" title="HelloRetryRequest">HRR</span>'
             client = f"{get(r, 'client_ip', '')}:{get(r, 'client_port', '')}"
@@ -626,7 +679,8 @@ class _Page:
             )
         shown = len(self.shown)
         chips = [("all", "All", shown), ("failed", "Failed", counts["failed"]), ("weak", "Weak", counts["weak"]),
-                 ("resumed", "Resumed", counts["resumed"]), ("hrr", "HRR", counts["hrr"]),
+                 ("resumed", "Resumed", counts["resumed"]), ("refused", "Refused resumption", counts["refused"]),
+                 ("hrr", "HRR", counts["hrr"]),
                  ("nontls", "Not TLS", counts["nontls"])]
         out = ['<section class="panel-box" id="connections"><h2>Connections</h2>']
         if shown < n_all:
@@ -679,6 +733,7 @@ class _Page:
                                 ("#9ca3af", "TCP close (dashed)")]))
         p.append('<p class="note">Frame numbers as in Wireshark; ms after the connection\'s first packet.</p></div><div>')
         p.append(self._params(r))
+        p.append(self._lineage_detail(r))
         p.append(self._certs(r, d))
         p.append(self._extra(r))
         p.append("</div></div></div></section>")
@@ -741,6 +796,46 @@ class _Page:
         out.append("</tbody></table>")
         out.append("<h3>Timing and TCP</h3>" + self._tcp(r))
         return "".join(out)
+
+    def _link(self, conn_id: str, index: int | None) -> str:
+        """A connection named by `CAPTURE#STREAM`: a link to its detail panel when the page shows it."""
+        return f'<a class="lineage" href="#c-{index}">{h(conn_id)}</a>' if index is not None else h(conn_id)
+
+    def _lineage_detail(self, r: Sequence[Any]) -> str:
+        """Resumption lineage of one connection: the attempt, its parent and its children (analyzer.lineage)."""
+        from ..lineage import parent_id
+
+        get = self.v.get
+        attempt = get(r, "resumption_attempt")
+        me = parent_id(str(get(r, "capture", "")), str(get(r, "transport", "tcp")), get(r, "stream", -1))
+        kids = self._children.get(me, [])
+        if not get(r, "is_tls") or (attempt in (None, "none") and not kids and not get(r, "tickets_issued_sha256")):
+            return ""
+        pairs: list[tuple[str, str]] = [("Attempt", h(attempt or "no verdict (no answer seen)"))]
+        parent = get(r, "resumed_from")
+        if parent is not None:
+            age, life = get(r, "resumption_age_s"), get(r, "resumed_ticket_lifetime_s")
+            text = self._link(str(parent), self._by_id.get(str(parent)))
+            if age is not None:
+                text += f", {h(f'{float(age):g}')} s earlier"
+            if life is not None:
+                text += f" (ticket lifetime {h(life)} s)"
+            pairs.append(("Resumed from", text))
+        elif attempt == "accepted":
+            pairs.append(("Resumed from", '<span class="note">not among the captures (or its ticket stayed '
+                                          "encrypted)</span>"))
+        if kids:
+            more = self._child_count[me] - len(kids)
+            pairs.append(("Resumed by", ", ".join(self._link(cid, idx) for cid, idx in kids)
+                          + (f" and {more} more" if more > 0 else "")))
+        issued = get(r, "tickets_issued_sha256", ())
+        if issued:
+            life = get(r, "ticket_lifetime_s")
+            pairs.append(("Tickets issued", f'{len(issued)} (SHA-256 <span class="mono">'
+                          + ", ".join(h(t[:16]) + "\u2026" for t in issued) + "</span>)"
+                          + (f", lifetime {h(life)} s" if life is not None else "")))
+        return ('<h3>Resumption lineage</h3><table class="kv lineage">'
+                + "".join(f"<tr><th>{h(k)}</th><td>{v}</td></tr>" for k, v in pairs) + "</table>")
 
     def _tcp(self, r: Sequence[Any]) -> str:
         get = self.v.get

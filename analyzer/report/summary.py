@@ -123,6 +123,7 @@ class _Group:
         self.complete = 0
         self.failed = 0
         self.resumed = 0
+        self.resumed_linked = 0   # resumed rows whose parent connection the lineage found
         self.hrr = 0
         self.weak_version = 0
         self.decrypted = 0
@@ -142,11 +143,12 @@ class _Group:
         if tls and not complete:
             self.failed += 1
         self.resumed += bool(get(r, "resumed", False))
+        self.resumed_linked += get(r, "resumed_from") is not None
         self.hrr += bool(get(r, "hrr", False))
         version = get(r, "version")
         self.weak_version += is_weak_version(version)
         c = self.counts
-        for key in ("version", "cipher_suite", "group", "alpn", "alert", "transport"):
+        for key in ("version", "cipher_suite", "group", "alpn", "alert", "transport", "resumption_attempt"):
             val = get(r, key)
             if val not in (None, ""):
                 c[key][str(val)] += 1
@@ -171,6 +173,8 @@ class _Group:
             "complete": self.complete,
             "failed": self.failed,
             "resumed": self.resumed,
+            "resumed_linked": self.resumed_linked,
+            "resumption_rate": resumption_rate(self.counts["resumption_attempt"]),
             "hrr": self.hrr,
             "weak_version": self.weak_version,
         }
@@ -182,9 +186,16 @@ class _Group:
         return d
 
 
-# Counted columns. version, cipher_suite, group, alpn, alert, transport: rows where the value is
-# not empty; resumption: completed handshakes; failure: by kind (text before ':').
-COUNTED = ("version", "cipher_suite", "group", "alpn", "resumption", "failure", "alert", "transport")
+# Counted columns. version, cipher_suite, group, alpn, alert, transport, resumption_attempt: rows where
+# the value is not empty; resumption: completed handshakes; failure: by kind (text before ':').
+COUNTED = ("version", "cipher_suite", "group", "alpn", "resumption", "failure", "alert", "transport",
+           "resumption_attempt")
+
+
+def resumption_rate(attempts: Counter[str] | dict[str, int]) -> float | None:
+    """Share of resumption attempts the servers accepted (accepted / (accepted + refused)), None without any."""
+    accepted, refused = attempts.get("accepted", 0), attempts.get("refused", 0)
+    return round(accepted / (accepted + refused), 4) if accepted + refused else None
 
 
 def link_types(frames: Any) -> list[dict[str, Any]]:
@@ -227,8 +238,10 @@ def summarize(rows: Rows, *, files_read: int | None = None, frames: dict[str, An
         "captures": len(per) if files_read is None else max(files_read, len(per)),
         "notes": {
             "failed": "TLS connections whose handshake did not complete (any failure kind)",
-            "counts": "version, cipher_suite, group, alpn, alert: connections where the value is known; "
-                      "resumption: completed handshakes; failure: by kind (text before ':')",
+            "counts": "version, cipher_suite, group, alpn, alert, resumption_attempt: connections where the value "
+                      "is known; resumption: completed handshakes; failure: by kind (text before ':')",
+            "resumption_rate": "accepted / (accepted + refused) resumption attempts; resumed_linked: resumed "
+                               "connections whose parent (resumed_from) is among the captures",
             "handshake_ms": "milliseconds from ClientHello to the last handshake message, completed handshakes only; "
                             "percentiles by linear interpolation",
         },
@@ -425,6 +438,12 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
     console.print(_count_table("Groups", "group", o["group"], tls))
     console.print(_count_table("ALPN", "protocol", o["alpn"], tls))
     console.print(_count_table("Resumption (completed handshakes)", "kind", o["resumption"], o["complete"]))
+    attempts = o.get("resumption_attempt", {})
+    if attempts.get("accepted") or attempts.get("refused"):
+        console.print(_count_table("Resumption attempts (accepted: rate "
+                                   f"{100 * (o.get('resumption_rate') or 0):.0f}%; "
+                                   f"{o.get('resumed_linked', 0)} resumed linked to their parent)",
+                                   "attempt", attempts, o["tls"], warn=lambda s: s == "refused"))
     console.print(_count_table("Failures", "kind", o["failure"], o["connections"], warn=lambda s: s != "not_tls"))
     console.print(_count_table("Alerts", "alert", o["alert"], o["connections"], warn=lambda s: True))
     if "decryption" in o:
@@ -440,5 +459,5 @@ def render_summary(summary: dict[str, Any], console: Console | None = None) -> N
     console.print(d)
 
 
-__all__ = ["summarize", "render_summary", "link_types", "not_decoded", "duration_stats", "percentile", "is_weak_version", "suite_weakness",
+__all__ = ["summarize", "render_summary", "resumption_rate", "link_types", "not_decoded", "duration_stats", "percentile", "is_weak_version", "suite_weakness",
            "RowView", "WEAK_VERSIONS", "DECRYPTION_COLUMNS", "decryption_ok", "failure_kind", "outcome", "Outcome"]
