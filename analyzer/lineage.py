@@ -48,8 +48,8 @@ from typing import Any, Iterable, Iterator, Sequence
 from .report.table import COLUMN_NAMES, COLUMNS, Rows, arrow_type, read_row_chunks
 from .tls.messages import is_tls13_family
 
-MAX_REMEMBERED_SESSIONS = 1_000_000   # session IDs and tickets remembered at once; the oldest goes first
-MAX_LINEAGE_RECORDS_IN_MEMORY = 200_000       # link records (and links) held before a sorted run goes to disk
+MAX_REMEMBERED_SESSIONS = 250_000     # session IDs and tickets remembered at once (~300 bytes each); the oldest goes first
+MAX_LINEAGE_RECORDS_IN_MEMORY = 100_000  # link records (~320 bytes) and links held before a sorted run goes to disk
 MAX_RUNS = 64                         # run files at most (more are merged into one)
 _RUN_CHUNK = 4096                     # records per pickle in a run file
 
