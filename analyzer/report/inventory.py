@@ -775,6 +775,7 @@ def render_table(inv: Inventory, console: Any = None) -> None:
     console.print(tk)
 
 
+_PQ_TEXT = {"hybrid": "post-quantum hybrid", "kem": "post-quantum KEM"}
 CSV_FIELDS = ("section", "entity", "fact", "value", "connections", "detail")
 
 
@@ -783,6 +784,15 @@ def csv_records(inv: Inventory) -> Iterator[tuple[Any, ...]]:
     d = inv.to_dict()
     for k, v in d["totals"].items():
         yield ("total", "", k, v, None, "")
+    for p in d["protocols"]:
+        e = p["version"]
+        yield ("protocol", e, "connections", p["connections"], p["connections"], "")
+        for fact, key in (("transport", "transports"), ("cipher_suite", "cipher_suites"),
+                          ("signature_algorithm", "signature_algorithms")):
+            for value, n in p[key].items():
+                yield ("protocol", e, fact, value, n, "")
+        for g in p["groups"]:
+            yield ("protocol", e, "group", g["name"], g["connections"], _PQ_TEXT.get(g["post_quantum"] or "", ""))
     for s in d["servers"]:
         e = s["server"]
         yield ("server", e, "connections", s["connections"], s["connections"], f"{s['complete']} complete")
@@ -792,8 +802,7 @@ def csv_records(inv: Inventory) -> Iterator[tuple[Any, ...]]:
             for value, n in s[key].items():
                 yield ("server", e, fact, value, n, "")
         for g in s["groups"]:
-            yield ("server", e, "group", g["name"], g["connections"],
-                   {"hybrid": "post-quantum hybrid", "kem": "post-quantum KEM"}.get(g["post_quantum"] or "", ""))
+            yield ("server", e, "group", g["name"], g["connections"], _PQ_TEXT.get(g["post_quantum"] or "", ""))
         for sha, n in s["certificates"].items():
             yield ("server", e, "certificate", sha, n, "")
         res = s["resumption"]
