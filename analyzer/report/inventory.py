@@ -700,6 +700,17 @@ def _cell(lines: Iterable[Any]) -> str:
     return "\n".join(safe_text(x) for x in lines)
 
 
+def _block(title: str) -> Any:
+    from rich.table import Table
+
+    from .writers import safe_text
+
+    t = Table(title=safe_text(title), title_justify="left", show_header=False, show_lines=True)
+    t.add_column("fact", style="bold", no_wrap=True)
+    t.add_column("value", overflow="fold")
+    return t
+
+
 def render_table(inv: Inventory, console: Any = None) -> None:
     """The inventory as rich tables: totals, servers, client fingerprints, certificates."""
     from rich.console import Console
@@ -728,36 +739,40 @@ def render_table(inv: Inventory, console: Any = None) -> None:
         tt.add_row(label, str(value))
     console.print(tt)
 
-    ts = Table(title="Servers", title_justify="left", show_lines=True, header_style="bold")
-    for name in ("server", "SNI", "conns", "versions", "cipher suites", "groups", "signatures", "certificates",
-                 "ALPN", "resumption", "findings"):
-        ts.add_column(name, overflow="fold")
+    # one two-column block per server and per client: facts down, values across (no column squeezing)
     for s in d["servers"]:
         res = s["resumption"]
-        ts.add_row(_cell([s["server"], ", ".join(s["transports"])]), _cell(_count_lines(s["sni"], 5)),
-                   f"{s['connections']}\n({s['complete']} complete)",
-                   _cell(_count_lines(s["versions"])), _cell(_count_lines(s["cipher_suites"])),
-                   _cell(_group_lines(s["groups"])), _cell(_count_lines(s["signature_algorithms"])),
-                   _cell(f"{k[:16]}… ×{n}" for k, n in s["certificates"].items()),
-                   _cell(_count_lines(s["alpn"])),
-                   _cell(_count_lines(res["resumed"]) + [f"offered {res['offered']}, refused {res['refused']}",
-                                                         f"tickets issued {res['tickets_issued']}"]),
-                   _cell(f"{f['rule']} ({f['severity']}) ×{f['connections']}" for f in s["findings"]))
-    console.print(ts)
-
-    tc = Table(title="Client fingerprints (JA4)", title_justify="left", show_lines=True, header_style="bold")
-    for name in ("JA4", "conns", "versions offered", "PQ key share", "PQ groups offered", "weak suites offered",
-                 "servers", "findings"):
-        tc.add_column(name, overflow="fold")
+        block = _block(f"Server {s['server']} ({', '.join(s['transports'])}): {s['connections']} connections, "
+                       f"{s['complete']} complete")
+        for label, lines in (
+            ("SNI", _count_lines(s["sni"], 10)),
+            ("versions", _count_lines(s["versions"])),
+            ("cipher suites", _count_lines(s["cipher_suites"])),
+            ("groups", _group_lines(s["groups"])),
+            ("signature schemes", _count_lines(s["signature_algorithms"])),
+            ("certificates", [f"{k} ×{n}" for k, n in s["certificates"].items()]),
+            ("ALPN", _count_lines(s["alpn"])),
+            ("resumption", _count_lines(res["resumed"]) + [f"offered {res['offered']}, refused {res['refused']}, "
+                                                          f"tickets issued {res['tickets_issued']}"]),
+            ("findings", [f"{f['rule']} ({f['severity']}) ×{f['connections']}" for f in s["findings"]]),
+        ):
+            if lines:
+                block.add_row(label, _cell(lines))
+        console.print(block)
     for c in d["clients"]:
+        block = _block(f"Client {c['ja4']}: {c['connections']} connections")
         weak = [f"{w['suite']} ({', '.join(w['rules'])})" for w in c["weak_suites_offered"]]
-        tc.add_row(_cell([c["ja4"]]), str(c["connections"]), _cell(_count_lines(c["versions_offered"])),
-                   f"{c['post_quantum_key_share']} of {c['connections']}",
-                   _cell(_count_lines(c["post_quantum_groups_offered"])),
-                   _cell(weak[:8] + ([f"(+{len(weak) - 8} more)"] if len(weak) > 8 else [])),
-                   _cell(_count_lines(c["servers"], 5)),
-                   _cell(f"{f['rule']} ×{f['connections']}" for f in c["findings"]))
-    console.print(tc)
+        for label, lines in (
+            ("versions offered", _count_lines(c["versions_offered"])),
+            ("post-quantum key share", [f"sent on {c['post_quantum_key_share']} of {c['connections']} connections"]),
+            ("post-quantum groups offered", _count_lines(c["post_quantum_groups_offered"])),
+            ("weak suites offered", weak[:12] + ([f"(+{len(weak) - 12} more)"] if len(weak) > 12 else [])),
+            ("servers", _count_lines(c["servers"], 10)),
+            ("findings", [f"{f['rule']} ×{f['connections']}" for f in c["findings"]]),
+        ):
+            if lines:
+                block.add_row(label, _cell(lines))
+        console.print(block)
 
     tk = Table(title="Certificates (server leaf)", title_justify="left", show_lines=True, header_style="bold")
     for name in ("subject", "issuer", "SHA-256", "key", "signature", "not after", "days left", "servers"):
