@@ -250,6 +250,7 @@ table.kv.params tbody th{white-space:normal}
 .cert .who{font-weight:600;overflow-wrap:anywhere}
 .cert .meta{color:var(--mut);overflow-wrap:anywhere}
 footer{color:var(--mut);font-size:12px;margin-top:26px}
+table.inventory .list span{min-width:0;overflow-wrap:anywhere}
 """
 
 _JS = r"""
