@@ -536,3 +536,19 @@ def test_report_inventory_rows_bound(tmp_path: Path) -> None:
     body = body[: body.index("</table>")]
     assert body.count("<tr>") == 2   # the header and one server
     assert html_mod.INVENTORY_MAX_ROWS >= 100
+
+
+def test_dataframe_and_row_paths_agree(table: pd.DataFrame, inventory: dict) -> None:
+    """The command feeds row tuples; the API takes DataFrames (whole, or in chunks): the same inventory."""
+    whole = inv_mod.build_inventory(table).to_dict()
+    chunks = inv_mod.build_inventory([table.iloc[i: i + 50] for i in range(0, len(table), 50)]).to_dict()
+    assert json.loads(json.dumps(whole)) == json.loads(json.dumps(chunks)) == inventory
+
+
+def test_inventory_bounds_are_documented() -> None:
+    from analyzer.report import html as html_mod
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Bounds", 1)[1].split("\n## ", 1)[0]
+    assert f"| `MAX_OCCURRENCES` (report/inventory.py) | {inv_mod.MAX_OCCURRENCES:,} per component |" in section
+    assert f"| `INVENTORY_MAX_ROWS` (report/html.py) | {html_mod.INVENTORY_MAX_ROWS} per table |" in section

@@ -1,10 +1,12 @@
 """The cryptographic inventory of a set of captures: what each server negotiates and presents, what
 each client fingerprint offers, and how much of the traffic is post-quantum, forward secret and TLS 1.3.
 
-Owns the facts computed from the connection table (pandas DataFrames with the `COLUMNS` schema, as
-`connections -f parquet` writes them, taken one chunk at a time so that memory grows with the distinct
-servers, client fingerprints and certificates, not with the connections), the `InventoryCollector` row
-sink that `run_analysis` feeds, and the inventory's table, JSON and CSV writers. The CycloneDX document
+Owns the facts computed from the connection table, one connection row at a time so that memory grows
+with the distinct servers, client fingerprints and certificates, not with the connections: from pandas
+DataFrames with the `COLUMNS` schema (`build_inventory`, e.g. the table `connections -f parquet` writes,
+in chunks or whole) or from the row tuples of a run (`InventoryCollector`, the row sink `run_analysis`
+feeds, also from batch workers; `inventory_of_rows` for the report's finished table) — both give the
+same inventory. It owns the inventory's table, JSON and CSV writers too. The CycloneDX document
 is built from the same `Inventory` in `cbom.py`; the report page's section is in `html.py`.
 
 Which suites and settings are weak is the audit's word (`analyzer.audit`, the built-in policy), not a
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 
 INVENTORY_FORMATS = ("table", "json", "csv", "cyclonedx")
 
-#: Rows converted to one DataFrame at a time (the collector's buffer, the report's slices).
+#: Rows per DataFrame that `row_frames` makes of row tuples.
 CHUNK_ROWS = 4096
 #: Occurrences (capture and stream) kept per fact for the CycloneDX evidence: the first ones in
 #: (capture, stream) order, whatever order the rows came in; `count` still counts them all.
@@ -308,9 +310,11 @@ class InventoryBuilder:
         if df.empty:
             return
         for rec in _records(df):
-            self._add(rec)
+            self.add_record(rec)
 
-    def _add(self, r: dict[str, Any]) -> None:
+    def add_record(self, r: Mapping[str, Any]) -> None:
+        """Add one TLS connection: a row as a mapping of column name to value (a batch worker's row
+        tuple zipped with `COLUMN_NAMES`, or a DataFrame row made plain)."""
         get = r.get
         capture, stream, transport = get("capture") or "", get("stream"), get("transport") or "tcp"
         self.captures.add(capture)
@@ -618,37 +622,33 @@ def build_inventory(frames: "pd.DataFrame | Iterable[pd.DataFrame]", policy: Pol
 
 
 def row_frames(rows: Iterable[tuple[Any, ...]], size: int = CHUNK_ROWS) -> Iterator["pd.DataFrame"]:
-    """Row tuples in `COLUMNS` order as DataFrames of at most `size` rows (the Parquet dtypes)."""
+    """Row tuples in `COLUMNS` order as DataFrames of at most `size` rows, with the dtypes the Parquet
+    table reads back with."""
+    import pyarrow as pa
+
+    types = [arrow_type(c.type) for c in COLUMNS]
     chunk: list[tuple[Any, ...]] = []
     for r in rows:
         chunk.append(r)
         if len(chunk) >= size:
-            yield _frame(chunk)
+            yield _frame(pa, types, chunk)
             chunk = []
     if chunk:
-        yield _frame(chunk)
+        yield _frame(pa, types, chunk)
 
 
-def _frame(chunk: list[tuple[Any, ...]]) -> "pd.DataFrame":
-    import pyarrow as pa
-
-    cols = list(zip(*chunk))
-    arrays = [pa.array(col, type=arrow_type(c.type)) for col, c in zip(cols, COLUMNS)]
+def _frame(pa: Any, types: list[Any], chunk: list[tuple[Any, ...]]) -> "pd.DataFrame":
+    arrays = [pa.array(col, type=t) for col, t in zip(zip(*chunk), types)]
     return arrow_to_dataframe(pa.Table.from_batches([pa.RecordBatch.from_arrays(arrays, schema=arrow_schema())]))
 
 
-def inventory_of_rows(rows: Rows, policy: Policy | None = None) -> Inventory:
-    """The inventory of a finished table (the `report` job's)."""
-    return build_inventory(row_frames(rows.rows), policy)
-
-
 class InventoryCollector:
-    """Row sink for `run_analysis`: rows (from batch workers) or summaries are buffered, `CHUNK_ROWS` at a
-    time turned into a DataFrame and added; only the inventory's facts are kept."""
+    """Row sink for `run_analysis`: each TLS connection's row (a batch worker's tuple, or the row of a
+    summary from the sequential path) is added as it comes; only the inventory's facts are kept, so memory
+    grows with distinct servers, clients and certificates, never with connections."""
 
     def __init__(self, policy: Policy | None = None) -> None:
         self.builder = InventoryBuilder(policy)
-        self._buffer: list[tuple[Any, ...]] = []
         self._gets = [c.get for c in COLUMNS]
         self._tls = COLUMN_NAMES.index("is_tls")
 
@@ -657,20 +657,19 @@ class InventoryCollector:
             self.add_row(tuple(get(s) for get in self._gets))
 
     def add_row(self, row: tuple[Any, ...]) -> None:
-        if not row[self._tls]:
-            return
-        self._buffer.append(row)
-        if len(self._buffer) >= CHUNK_ROWS:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._buffer:
-            self.builder.add_frame(_frame(self._buffer))
-            self._buffer = []
+        if row[self._tls]:
+            self.builder.add_record(dict(zip(COLUMN_NAMES, row)))
 
     def result(self) -> Inventory:
-        self._flush()
         return self.builder.result()
+
+
+def inventory_of_rows(rows: Rows, policy: Policy | None = None) -> Inventory:
+    """The inventory of a finished table (the `report` job's), read row by row."""
+    c = InventoryCollector(policy)
+    for r in rows.rows:
+        c.add_row(r)
+    return c.result()
 
 
 # --------------------------------------------------------------------------- writers
