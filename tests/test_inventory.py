@@ -167,7 +167,8 @@ def test_clients_recomputed_from_parquet(table: pd.DataFrame, inventory: dict) -
         assert weak <= offered
         for w in c["weak_suites_offered"]:   # the audit's suite rules, recognisable from the names
             assert w["rules"] and (("no-forward-secrecy" in w["rules"]) == bool(re.match(
-                r"^(TLS|SSL)_(RSA|RSA_FIPS|DH_DSS|DH_RSA|ECDH_ECDSA|ECDH_RSA|PSK|RSA_PSK|KRB5)(_EXPORT1024|_EXPORT)?_WITH_",
+                r"^(TLS|SSL)_(RSA|RSA_FIPS|DH_DSS|DH_RSA|ECDH_ECDSA|ECDH_RSA|PSK|RSA_PSK|KRB5)"
+                r"(_EXPORT1024|_EXPORT)?_WITH_",
                 w["suite"]))), w
     pq_clients = [c for c in clients.values() if c["post_quantum_key_share"]]
     assert {c["ja4"] for c in pq_clients} >= {"t13d1516h2_8daaf6152771_02713d6af862",
@@ -326,7 +327,8 @@ def test_cbom_is_valid_cyclonedx_1_6(tmp_path: Path) -> None:
     for c in comps:   # every reference points at a component of the document
         cp = c["cryptoProperties"]
         pp = cp.get("protocolProperties", {})
-        for ref in [r for s in pp.get("cipherSuites", []) for r in s.get("algorithms", [])] + pp.get("cryptoRefArray", []):
+        suite_refs = [r for s in pp.get("cipherSuites", []) for r in s.get("algorithms", [])]
+        for ref in suite_refs + pp.get("cryptoRefArray", []):
             assert ref in refs
         for k in ("signatureAlgorithmRef", "subjectPublicKeyRef"):
             if k in cp.get("certificateProperties", {}):

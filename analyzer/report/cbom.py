@@ -166,10 +166,11 @@ def _suite_algorithms(assets: _Assets, info: CipherSuiteInfo, occ: Occurrences) 
     refs: list[str] = []
     if not info.tls13:
         for name, primitive, padding in _KX.get(info.key_exchange, []):
-            refs.append(assets.algorithm(name, {"primitive": primitive, "padding": padding,
-                                                "cryptoFunctions": ["keygen" if primitive == "key-agree" else "encrypt"],
-                                                "nistQuantumSecurityLevel": 0 if primitive != "other" else None},
-                                         occ, role="kx"))
+            functions = ["keygen" if primitive == "key-agree" else "encrypt"]
+            level = 0 if primitive != "other" else None
+            props = {"primitive": primitive, "padding": padding, "cryptoFunctions": functions,
+                     "nistQuantumSecurityLevel": level}
+            refs.append(assets.algorithm(name, props, occ, role="kx"))
         auth = _AUTH.get(info.authentication)
         if auth is not None:
             refs.append(assets.algorithm(auth, {"primitive": "signature", "cryptoFunctions": ["sign", "verify"],
@@ -243,7 +244,8 @@ def _key_algorithm(assets: _Assets, key_type: str, bits: int | None, oids: dict[
     family, _, curve = key_type.partition(" ")
     if family == "RSA" or family == "DSA":
         name = f"{family}-{bits}" if bits else family
-        props = {"primitive": "pke" if family == "RSA" else "signature", "parameterSetIdentifier": str(bits) if bits else None,
+        props = {"primitive": "pke" if family == "RSA" else "signature",
+                 "parameterSetIdentifier": str(bits) if bits else None,
                  "cryptoFunctions": ["encrypt", "verify"] if family == "RSA" else ["verify"],
                  "nistQuantumSecurityLevel": 0}
     elif family == "EC":
@@ -287,7 +289,8 @@ def components(inv: Inventory) -> list[dict[str, Any]]:
         code = suite_code(suite)
         info = cipher_suite_info(code) if code is not None else None
         suite_algs[suite] = _suite_algorithms(assets, info, found) if info is not None else []
-    group_refs = {g: _group_algorithm(assets, g, found) for (kind, g), found in sorted(occ.items()) if kind == OCC_GROUP}
+    group_refs = {g: _group_algorithm(assets, g, found) for (kind, g), found in sorted(occ.items())
+                  if kind == OCC_GROUP}
     sig_refs = {s: _signature_scheme(assets, s, found) for (kind, s), found in sorted(occ.items())
                 if kind == OCC_SIGNATURE}
 
@@ -336,7 +339,8 @@ def components(inv: Inventory) -> list[dict[str, Any]]:
             if c.key_bits:
                 material["size"] = int(c.key_bits)
             cert["subjectPublicKeyRef"] = assets.add(
-                f"crypto/key/{c.sha256}", f"{assets.components[key_alg]['name']} public key of certificate {c.sha256[:16]}",
+                f"crypto/key/{c.sha256}",
+                f"{assets.components[key_alg]['name']} public key of certificate {c.sha256[:16]}",
                 {"assetType": "related-crypto-material", "relatedCryptoMaterialProperties": material}, found)
         extra = []
         if c.days_left is not None:
@@ -359,7 +363,8 @@ def _iso(d: Any) -> str:
 def cbom(inv: Inventory, *, version: str = "") -> dict[str, Any]:
     """The CycloneDX 1.6 document (JSON values) of an inventory."""
     metadata: dict[str, Any] = {
-        "tools": {"components": [{"type": "application", "name": "handshake-analyzer", "version": version or "unknown"}]},
+        "tools": {"components": [{"type": "application", "name": "handshake-analyzer",
+                                  "version": version or "unknown"}]},
         "properties": [_prop("capture", c) for c in inv.captures]
                       + [_prop("max-occurrences-per-component", MAX_OCCURRENCES)],
     }

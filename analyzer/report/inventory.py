@@ -32,7 +32,7 @@ from ..audit import Auditor, Policy, default_policy
 from ..tls.registry import (
     CIPHER_SUITE_NAMES, NAMED_GROUP_NAMES, POST_QUANTUM_GROUPS, PostQuantumGroup, cipher_suite_info,
 )
-from .table import COLUMN_NAMES, COLUMNS, Rows, arrow_schema, arrow_to_dataframe, arrow_type
+from .table import COLUMN_NAMES, COLUMNS, Rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 
 INVENTORY_FORMATS = ("table", "json", "csv", "cyclonedx")
 
-#: Rows per DataFrame that `row_frames` makes of row tuples.
-CHUNK_ROWS = 4096
 #: Occurrences (capture and stream) kept per fact for the CycloneDX evidence: the first ones in
 #: (capture, stream) order, whatever order the rows came in; `count` still counts them all.
 MAX_OCCURRENCES = 1000
@@ -64,7 +62,8 @@ _PQ_BY_NAME: dict[str, PostQuantumGroup] = {NAMED_GROUP_NAMES[c]: g for c, g in 
 _SUITE_CODES: dict[str, int] = {name: code for code, name in CIPHER_SUITE_NAMES.items()}
 
 # the kinds of fact whose occurrences the CBOM cites (`Inventory.occurrences`)
-OCC_VERSION, OCC_SUITE, OCC_GROUP, OCC_SIGNATURE, OCC_CERT = "version", "cipher_suite", "group", "signature", "certificate"
+OCC_VERSION, OCC_SUITE, OCC_GROUP = "version", "cipher_suite", "group"
+OCC_SIGNATURE, OCC_CERT = "signature", "certificate"
 
 
 def post_quantum_kind(group: Any) -> str | None:
@@ -103,7 +102,9 @@ def forward_secret(version: Any, suite: Any, group: Any) -> bool:
     info = cipher_suite_info(int(suite))
     if info is None or info.tls13:
         return False
-    return info.key_exchange in _EPHEMERAL_KX or (info.authentication == "anon" and info.key_exchange in _ANON_EPHEMERAL_KX)
+    if info.key_exchange in _EPHEMERAL_KX:
+        return True
+    return info.authentication == "anon" and info.key_exchange in _ANON_EPHEMERAL_KX
 
 
 def endpoint(ip: Any, port: Any) -> str:
@@ -298,7 +299,6 @@ class InventoryBuilder:
         self.captures: set[str] = set()
         self.occurrences: dict[tuple[str, str], Occurrences] = {}
         self.last_time: _dt.datetime | None = None
-        self._weak_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._weak_rules: dict[str, tuple[str, ...]] = {}
 
     # -- one chunk -------------------------------------------------------------
@@ -334,6 +334,7 @@ class InventoryBuilder:
             t.forward_secrecy += forward_secret(version, suite, group)
             t.tls13 += is_tls13(version)
         findings = self.auditor.check(r)
+        self.auditor.findings.clear()   # the Auditor keeps every finding; here they are counted, not kept
 
         key = (str(get("server_ip") or ""), int(get("server_port") or 0))
         srv = self.servers.get(key)
@@ -425,15 +426,9 @@ class InventoryBuilder:
             if f.rule in CLIENT_RULES:
                 c.findings[f.rule] += 1
 
-    def _weak_offered(self, suites: Sequence[str]) -> tuple[str, ...]:
-        """The offered suites that an audit suite rule flags (cached per offer: clients repeat theirs)."""
-        key = tuple(suites)
-        hit = self._weak_cache.get(key)
-        if hit is None:
-            hit = tuple(s for s in dict.fromkeys(key) if not _grease(s) and self.suite_rules_of(s))
-            if len(self._weak_cache) < 10_000:
-                self._weak_cache[key] = hit
-        return hit
+    def _weak_offered(self, suites: Sequence[str]) -> list[str]:
+        """The offered suites that an audit suite rule flags, each once."""
+        return [s for s in dict.fromkeys(suites) if not _grease(s) and self.suite_rules_of(s)]
 
     def suite_rules_of(self, suite: str) -> tuple[str, ...]:
         """The ids of the audit suite rules (`SUITE_RULES`, as the policy enables them) that a suite breaks."""
@@ -459,12 +454,17 @@ class InventoryBuilder:
     def result(self) -> "Inventory":
         servers = sorted(self.servers.values(), key=lambda s: _address_key(s.address, s.port))
         clients = sorted(self.clients.values(), key=lambda c: (-c.connections, c.ja4))
-        certs = sorted(self.certificates.values(), key=lambda c: (c.not_after is None, c.not_after or _dt.datetime.min.replace(tzinfo=_dt.timezone.utc), c.sha256))
+        certs = sorted(self.certificates.values(), key=_expiry_order)
         protocols = sorted(self.protocols.values(), key=lambda p: p.version)
         return Inventory(captures=sorted(self.captures), totals=self.totals, protocols=protocols,
                          servers=servers, clients=clients,
                          certificates=certs, occurrences=self.occurrences, policy=self.policy,
                          last_time=self.last_time, suite_rules={s: r for s, r in self._weak_rules.items() if r})
+
+
+def _expiry_order(c: CertificateFacts) -> tuple[Any, ...]:
+    """Certificates soonest to expire first; those without a notAfter last."""
+    return (c.not_after is None, c.not_after.timestamp() if c.not_after is not None else 0.0, c.sha256)
 
 
 def _count(c: Counter[str], v: Any) -> None:
@@ -621,27 +621,6 @@ def build_inventory(frames: "pd.DataFrame | Iterable[pd.DataFrame]", policy: Pol
     return b.result()
 
 
-def row_frames(rows: Iterable[tuple[Any, ...]], size: int = CHUNK_ROWS) -> Iterator["pd.DataFrame"]:
-    """Row tuples in `COLUMNS` order as DataFrames of at most `size` rows, with the dtypes the Parquet
-    table reads back with."""
-    import pyarrow as pa
-
-    types = [arrow_type(c.type) for c in COLUMNS]
-    chunk: list[tuple[Any, ...]] = []
-    for r in rows:
-        chunk.append(r)
-        if len(chunk) >= size:
-            yield _frame(pa, types, chunk)
-            chunk = []
-    if chunk:
-        yield _frame(pa, types, chunk)
-
-
-def _frame(pa: Any, types: list[Any], chunk: list[tuple[Any, ...]]) -> "pd.DataFrame":
-    arrays = [pa.array(col, type=t) for col, t in zip(zip(*chunk), types)]
-    return arrow_to_dataframe(pa.Table.from_batches([pa.RecordBatch.from_arrays(arrays, schema=arrow_schema())]))
-
-
 class InventoryCollector:
     """Row sink for `run_analysis`: each TLS connection's row (a batch worker's tuple, or the row of a
     summary from the sequential path) is added as it comes; only the inventory's facts are kept, so memory
@@ -731,7 +710,8 @@ def render_table(inv: Inventory, console: Any = None) -> None:
         ("post-quantum hybrid key exchange", f"{t['post_quantum_hybrid']} ({_pct(t['post_quantum_hybrid_share'])})"),
         ("forward secrecy", f"{t['forward_secrecy']} ({_pct(t['forward_secrecy_share'])})"),
         ("TLS 1.3", f"{t['tls13']} ({_pct(t['tls13_share'])})"),
-        ("servers / client fingerprints / certificates", f"{t['servers']} / {t['client_fingerprints']} / {t['certificates']}"),
+        ("servers / client fingerprints / certificates",
+         f"{t['servers']} / {t['client_fingerprints']} / {t['certificates']}"),
         ("certificates expiring within 30 days of the capture", t["certificates_expiring_30d"]),
         ("certificates expired at the capture", t["certificates_expired"]),
     ):
@@ -892,8 +872,9 @@ def write_inventory(inv: Inventory, fmt: str, output: str | None, *, version: st
 
 
 __all__ = [
-    "CHUNK_ROWS", "CLIENT_RULES", "EXPIRING_WITHIN", "INVENTORY_FORMATS", "MAX_OCCURRENCES", "SUITE_RULES",
+    "CLIENT_RULES", "EXPIRING_WITHIN", "INVENTORY_FORMATS", "MAX_OCCURRENCES", "SUITE_RULES",
     "CertificateFacts", "ClientFacts", "Inventory", "InventoryBuilder", "InventoryCollector", "Occurrences",
-    "ProtocolFacts", "ServerFacts", "Totals", "build_inventory", "csv_records", "forward_secret", "inventory_of_rows", "is_tls13",
-    "post_quantum_info", "post_quantum_kind", "render_table", "row_frames", "write_csv", "write_inventory",
+    "ProtocolFacts", "ServerFacts", "Totals", "build_inventory", "csv_records", "forward_secret", "inventory_of_rows",
+    "is_tls13",
+    "post_quantum_info", "post_quantum_kind", "render_table", "write_csv", "write_inventory",
 ]
