@@ -554,3 +554,16 @@ def test_inventory_bounds_are_documented() -> None:
     section = readme.split("## Bounds", 1)[1].split("\n## ", 1)[0]
     assert f"| `MAX_OCCURRENCES` (report/inventory.py) | {inv_mod.MAX_OCCURRENCES:,} per component |" in section
     assert f"| `INVENTORY_MAX_ROWS` (report/html.py) | {html_mod.INVENTORY_MAX_ROWS} per table |" in section
+
+
+def test_dask_scheduler_gives_the_same_inventory() -> None:
+    import logging
+
+    from dask.distributed import LocalCluster
+
+    inputs = [str(PQ), str(CAPTURES / "tls12-ecdhe.pcap"), str(CAPTURES / "tls13-hrr.pcap"), str(CLIENT_AUTH)]
+    local = cli("inventory", *inputs, "-f", "cyclonedx", "-q", "-j", "1").stdout
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.WARNING) as cluster:
+        remote = cli("inventory", *inputs, "-f", "cyclonedx", "-q", "--scheduler", cluster.scheduler_address).stdout
+    assert remote == local and json.loads(local)["components"]
