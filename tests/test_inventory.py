@@ -124,7 +124,10 @@ def test_servers_recomputed_from_parquet(table: pd.DataFrame, inventory: dict) -
         assert s["signature_algorithms"] == _values(g["server_signature_algorithm"])
         assert s["sni"] == _values(g["sni"].replace("", None))
         assert s["alpn"] == _values(g["alpn"].replace("", None))
-        assert s["certificates"] == _values(g["cert_sha256"])
+        assert {c["sha256"]: c["connections"] for c in s["certificates"]} == _values(g["cert_sha256"])
+        for c in s["certificates"]:
+            rows = g[g["cert_sha256"] == c["sha256"]]
+            assert c["subject"] == rows["cert_subject"].iloc[0] and c["key_bits"] == rows["cert_key_bits"].iloc[0]
         assert s["transports"] == _values(g["transport"])
         resumed = g[g["resumed"].fillna(False)]
         assert s["resumption"]["resumed"] == _values(resumed["resumption"])

@@ -956,7 +956,8 @@ def inventory_section(rows: Rows, limit: int | None = None) -> str:
             _counts_html(s["sni"], 5), f'{s["connections"]}<div class="note">{s["complete"]} complete</div>',
             _counts_html(s["versions"]), _counts_html(s["cipher_suites"]), _groups_html(s["groups"]),
             _counts_html(s["signature_algorithms"]),
-            _counts_html({k[:16] + "\u2026": n for k, n in s["certificates"].items()}),
+            "".join(f'<div class="note" title="SHA-256 {h(c["sha256"])}">{h(c["subject"])} \u00d7{c["connections"]}'
+                    f' ({h(c["days_left"])} days left)</div>' for c in s["certificates"][:5]),
             _counts_html(s["alpn"]), res_text,
             "".join(f'<div><span class="badge b-{"weak" if f["severity"] == "high" else "warn"}">{h(f["severity"])}'
                     f'</span> {h(f["rule"])} \u00d7{f["connections"]}</div>' for f in s["findings"]),

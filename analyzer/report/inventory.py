@@ -511,6 +511,9 @@ class Inventory:
     last_time: _dt.datetime | None = None
     suite_rules: dict[str, tuple[str, ...]] = field(default_factory=dict)  # weak offered suite -> rules
 
+    def __post_init__(self) -> None:
+        self._by_sha256 = {c.sha256: c for c in self.certificates}
+
     def rule(self, rule_id: str) -> tuple[str, str]:
         """(severity, title) of an audit rule of the policy."""
         for a in self.policy.rules:
@@ -565,12 +568,19 @@ class Inventory:
             "groups": [{"name": g, "connections": n, "post_quantum": post_quantum_kind(g)}
                        for g, n in _by_count(s.groups).items()],
             "signature_algorithms": _by_count(s.signature_algorithms),
-            "certificates": _by_count(s.certificates),
+            "certificates": [self._server_certificate(sha, n) for sha, n in _by_count(s.certificates).items()],
             "alpn": _by_count(s.alpn),
             "resumption": {"resumed": _by_count(s.resumed), "offered": s.resumption_offered,
                            "refused": s.resumption_refused, "tickets_issued": s.tickets_issued},
             "findings": self._findings(s.findings),
         }
+
+    def _server_certificate(self, sha: str, connections: int) -> dict[str, Any]:
+        """A leaf certificate a server presented: what identifies and dates it, and on how many connections."""
+        c = self._by_sha256[sha]
+        return {"sha256": sha, "subject": c.subject, "issuer": c.issuer, "key_type": c.key_type,
+                "key_bits": c.key_bits, "not_after": _iso(c.not_after), "days_left": c.days_left,
+                "connections": connections}
 
     def _client(self, c: ClientFacts) -> dict[str, Any]:
         return {
@@ -729,7 +739,10 @@ def render_table(inv: Inventory, console: Any = None) -> None:
             ("cipher suites", _count_lines(s["cipher_suites"])),
             ("groups", _group_lines(s["groups"])),
             ("signature schemes", _count_lines(s["signature_algorithms"])),
-            ("certificates", [f"{k} ×{n}" for k, n in s["certificates"].items()]),
+            ("certificates", [line for c in s["certificates"] for line in (
+                f"{c['subject']} ×{c['connections']}",
+                f"  {c['key_type'] or ''} {c['key_bits'] or ''}, not after {c['not_after']} "
+                f"({c['days_left']} days left at the capture), SHA-256 {c['sha256']}")]),
             ("ALPN", _count_lines(s["alpn"])),
             ("resumption", _count_lines(res["resumed"]) + [f"offered {res['offered']}, refused {res['refused']}, "
                                                           f"tickets issued {res['tickets_issued']}"]),
@@ -797,8 +810,8 @@ def csv_records(inv: Inventory) -> Iterator[tuple[Any, ...]]:
                 yield ("server", e, fact, value, n, "")
         for g in s["groups"]:
             yield ("server", e, "group", g["name"], g["connections"], _PQ_TEXT.get(g["post_quantum"] or "", ""))
-        for sha, n in s["certificates"].items():
-            yield ("server", e, "certificate", sha, n, "")
+        for c in s["certificates"]:
+            yield ("server", e, "certificate", c["sha256"], c["connections"], c["subject"])
         res = s["resumption"]
         for kind, n in res["resumed"].items():
             yield ("server", e, "resumed", kind, n, "")
