@@ -421,6 +421,44 @@ def audit(
 
 
 @app.command()
+def inventory(
+    inputs: list[Path] = typer.Argument(None, metavar="[CAPTURES]...", help=INPUTS_HELP),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json, csv or cyclonedx (a CycloneDX 1.6 CBOM)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no warnings on stderr."),
+    jobs: Optional[int] = jobs_option(),
+    scheduler: Optional[str] = scheduler_option(),
+    keylog: list[Path] = keylog_option(),
+    key: list[Path] = key_option(),
+    key_password: Optional[str] = key_password_option(),
+    psk: list[str] = psk_option(),
+) -> None:
+    """Cryptographic inventory: per server, per client fingerprint and in total, the versions, suites, groups
+    (post-quantum marked), signatures, certificates, ALPN, resumption and weak findings seen."""
+    from .report.inventory import INVENTORY_FORMATS, InventoryCollector, write_inventory
+
+    if fmt not in INVENTORY_FORMATS:
+        _say("error", f"unknown --format {fmt!r}; choose one of {', '.join(INVENTORY_FORMATS)}")
+        raise typer.Exit(2)
+    collector = InventoryCollector()
+    keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=False, psk=psk)
+    read_ok, failed = run_analysis(inputs, collector.add, quiet=quiet, options=opts,
+                                   batch=BatchOptions(jobs=jobs, scheduler=scheduler))
+    _report_unused_keys(keys, quiet)
+    if read_ok == 0:
+        raise typer.Exit(2)
+    try:
+        write_inventory(collector.result(), fmt, str(output) if output else None, version=__version__)
+    except BrokenPipeError:
+        os._exit(0)
+    except OSError as e:
+        _say("error", f"cannot write {output}: {e.strerror or e}")
+        raise typer.Exit(2)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def report(
     inputs: list[Path] = typer.Argument(None, metavar="[FILE_OR_DIR]...", help=INPUTS_HELP),
     out_dir: Path = typer.Option(Path("reports"), "--out", "-o", metavar="DIR", help="Folder to write into (created if needed)."),

@@ -6,7 +6,9 @@ summary to the row store and keeps the ladder and certificate chain of at most
 bounded on big runs), `write_report` (connections.parquet/.csv/.jsonl,
 summary.json, index.html into one folder) and the HTML page itself: overview
 cards, "what happened" findings, inline SVG charts, a sortable and filterable
-connection table (plain JavaScript) and one detail panel per connection with
+connection table (plain JavaScript), the "Inventory" section (`inventory_section`: the
+cryptographic inventory of `analyzer.report.inventory` with a post-quantum readiness chart) and
+one detail panel per connection with
 its ladder diagram, offered vs chosen parameters, certificate chain,
 fingerprints and decryption status.
 
@@ -249,6 +251,7 @@ table.kv.params tbody th{white-space:normal}
 .cert .who{font-weight:600;overflow-wrap:anywhere}
 .cert .meta{color:var(--mut);overflow-wrap:anywhere}
 footer{color:var(--mut);font-size:12px;margin-top:26px}
+table.inventory .list span{min-width:0;overflow-wrap:anywhere}
 """
 
 _JS = r"""
@@ -930,6 +933,7 @@ class _Page:
         f.write(self.cards())
         f.write(self.findings())
         f.write(self.chart_panels())
+        f.write(inventory_section(self.rows))
         f.write(self.table())
         for i, r, d in self.shown:
             f.write(self.detail(i, r, d))
@@ -945,6 +949,148 @@ def _plain(v: Any) -> str:
     if isinstance(v, bool):
         return "yes" if v else "no"
     return str(v)
+
+
+# --------------------------------------------------------------------------- inventory section
+
+#: Servers, client fingerprints and certificates listed each in the page's Inventory section (most
+#: connections first; a note says how many more `handshake-analyzer inventory` lists).
+INVENTORY_MAX_ROWS = 200
+
+
+def _counts_html(c: dict[str, int], limit: int = 8) -> str:
+    items = list(c.items())
+    if not items:
+        return ""
+    spans = [f"<span>{h(k)} \u00d7{n}</span>" for k, n in items[:limit]]
+    if len(items) > limit:
+        spans.append(f"<span>+{len(items) - limit} more</span>")
+    return '<div class="list">' + "".join(spans) + "</div>"
+
+
+def _groups_html(groups: list[dict[str, Any]]) -> str:
+    spans = []
+    for g in groups:
+        pq = g["post_quantum"]
+        cls = ' class="hit"' if pq else ""
+        tag = {"hybrid": " PQ hybrid", "kem": " PQ"}.get(pq or "", "")
+        spans.append(f'<span{cls} data-pq="{h(pq or "")}">{h(g["name"])} \u00d7{g["connections"]}{tag}</span>')
+    return '<div class="list">' + "".join(spans) + "</div>" if spans else ""
+
+
+def _inventory_table(title: str, key: str, heads: Sequence[str], rows: list[list[str]], total: int) -> str:
+    out = [f'<h3>{h(title)}</h3>']
+    if total > len(rows):
+        out.append(f'<p class="note" data-more="{key}">{len(rows)} of {total} shown (most connections first); '
+                   "<code>handshake-analyzer inventory</code> lists all.</p>")
+    out.append(f'<div class="tablewrap"><table class="conns inventory" data-inventory="{key}"><thead><tr>'
+               + "".join(f"<th>{h(x)}</th>" for x in heads) + "</tr></thead><tbody>")
+    for r in rows:
+        out.append("<tr>" + "".join(f'<td class="wrap">{c}</td>' for c in r) + "</tr>")
+    out.append("</tbody></table></div>")
+    return "".join(out)
+
+
+def inventory_section(rows: Rows, limit: int | None = None) -> str:
+    """The page's "Inventory" section: the cryptographic inventory of the rows (analyzer.report.inventory):
+    totals, a post-quantum readiness chart, and tables of servers, client fingerprints and certificates."""
+    from .inventory import inventory_of_rows
+
+    limit = INVENTORY_MAX_ROWS if limit is None else limit
+    inv = inventory_of_rows(rows)
+    d = inv.to_dict()
+    t = d["totals"]
+    pct = lambda v: "\u2013" if v is None else f"{100 * v:.0f}%"
+    cards = [
+        ("ok" if t["post_quantum_hybrid"] else "", pct(t["post_quantum_hybrid_share"]), "post-quantum hybrid",
+         f"{t['post_quantum_hybrid']} of {t['negotiated']} negotiated"),
+        ("", pct(t["forward_secrecy_share"]), "forward secrecy", f"{t['forward_secrecy']} of {t['negotiated']}"),
+        ("", pct(t["tls13_share"]), "TLS 1.3", f"{t['tls13']} of {t['negotiated']}"),
+        ("warn" if t["certificates_expiring_30d"] else "", str(t["certificates_expiring_30d"]),
+         "certificates expiring", "within 30 days of the capture"),
+        ("bad" if t["certificates_expired"] else "", str(t["certificates_expired"]), "certificates expired",
+         "at the capture"),
+    ]
+    out = ['<section class="panel-box" id="inventory"><h2>Inventory</h2>'
+           '<p class="note">What the servers negotiated and presented and what the clients offered, over every '
+           'TLS connection (weak findings: the built-in audit policy).</p><div class="cards">']
+    for cls, n, label, extra in cards:
+        out.append(f'<div class="card {cls}" data-card="{h(label)}"><div class="n">{h(n)}</div>'
+                   f'<div class="l">{h(label)}</div><div class="x">{h(extra)}</div></div>')
+    out.append("</div>")
+    hybrid, kem = t["post_quantum_hybrid"], t["post_quantum"] - t["post_quantum_hybrid"]
+    classical_fs = max(0, t["forward_secrecy"] - t["post_quantum"])
+    kx = [("post-quantum hybrid", hybrid, charts.GOOD), ("post-quantum KEM alone", kem, charts.GOOD),
+          ("classical (EC)DHE", classical_fs, charts.WARN),
+          ("no forward secrecy", t["negotiated"] - t["forward_secrecy"], charts.BAD)]
+    clients = d["clients"]
+    share = sum(1 for c in clients if c["post_quantum_key_share"])
+    group_only = sum(1 for c in clients if not c["post_quantum_key_share"] and c["post_quantum_groups_offered"])
+    offers = [("sends a post-quantum key share", share, charts.GOOD),
+              ("offers a post-quantum group, no share", group_only, charts.WARN),
+              ("classical only", len(clients) - share - group_only, charts.BAD)]
+    out.append('<div class="charts">'
+               '<div class="panel-box wide" data-chart="post-quantum readiness"><h2>Post-quantum readiness: '
+               'key exchange of negotiated connections</h2>'
+               + charts.bar_chart([x for x in kx if x[1]], total=t["negotiated"], width=860, label_width=260,
+                                  empty="no negotiated connection")
+               + "</div>"
+               '<div class="panel-box" data-chart="client post-quantum offers"><h2>Client fingerprints</h2>'
+               + charts.bar_chart([x for x in offers if x[1]], total=len(clients), width=420, label_width=250,
+                                  empty="no client fingerprint")
+               + "</div></div>")
+
+    by_conns = lambda xs: sorted(xs, key=lambda x: -x["connections"])[:limit]
+    srv_rows = []
+    for s in by_conns(d["servers"]):
+        res = s["resumption"]
+        res_text = _counts_html(res["resumed"]) + (f'<div class="note">offered {res["offered"]}, refused '
+                                                     f'{res["refused"]}, tickets issued {res["tickets_issued"]}</div>')
+        srv_rows.append([
+            f'<span class="mono">{h(s["server"])}</span><div class="note">{h(", ".join(s["transports"]))}</div>',
+            _counts_html(s["sni"], 5), f'{s["connections"]}<div class="note">{s["complete"]} complete</div>',
+            _counts_html(s["versions"]), _counts_html(s["cipher_suites"]), _groups_html(s["groups"]),
+            _counts_html(s["signature_algorithms"]),
+            "".join(f'<div class="note" title="SHA-256 {h(c["sha256"])}">{h(c["subject"])} \u00d7{c["connections"]}'
+                    f' ({h(c["days_left"])} days left)</div>' for c in s["certificates"][:5]),
+            _counts_html(s["alpn"]), res_text,
+            "".join(f'<div><span class="badge b-{"weak" if f["severity"] == "high" else "warn"}">{h(f["severity"])}'
+                    f'</span> {h(f["rule"])} \u00d7{f["connections"]}</div>' for f in s["findings"]),
+        ])
+    out.append(_inventory_table("Servers", "servers", ("server", "SNI", "connections", "versions", "cipher suites",
+                                                       "groups", "signatures", "certificates", "ALPN", "resumption",
+                                                       "findings"), srv_rows, len(d["servers"])))
+    cl_rows = []
+    for c in by_conns(clients):
+        weak = "".join(f'<span title="{h(", ".join(w["rules"]))}">{h(w["suite"])}</span>'
+                       for w in c["weak_suites_offered"][:12])
+        more = len(c["weak_suites_offered"]) - 12
+        cl_rows.append([
+            f'<span class="mono">{h(c["ja4"])}</span>', str(c["connections"]), _counts_html(c["versions_offered"]),
+            f'{c["post_quantum_key_share"]} of {c["connections"]}', _counts_html(c["post_quantum_groups_offered"]),
+            ('<div class="list">' + weak + (f"<span>+{more} more</span>" if more > 0 else "") + "</div>") if weak else "",
+            _counts_html(c["servers"], 5),
+            "".join(f"<div>{h(f['rule'])} \u00d7{f['connections']}</div>" for f in c["findings"]),
+        ])
+    out.append(_inventory_table("Client fingerprints (JA4)", "clients",
+                                ("JA4", "connections", "versions offered", "post-quantum key share",
+                                 "post-quantum groups offered", "weak suites offered", "servers", "findings"),
+                                cl_rows, len(clients)))
+    ce_rows = []
+    for c in by_conns(d["certificates"]):
+        left = "" if c["days_left"] is None else str(c["days_left"])
+        if c["expired"]:
+            left += ' <span class="badge b-weak">expired</span>'
+        elif c["expiring_30d"]:
+            left += ' <span class="badge b-warn">expiring</span>'
+        key = f'{c["key_type"] or ""} {c["key_bits"] or ""}'.strip()
+        ce_rows.append([h(c["subject"]), h(c["issuer"]), f'<span class="mono">{h(c["sha256"])}</span>', h(key),
+                        h(c["signature_algorithm"]), h(c["not_after"]), left, _counts_html(c["servers"], 5)])
+    out.append(_inventory_table("Certificates (server leaf)", "certificates",
+                                ("subject", "issuer", "SHA-256", "key", "signature", "not after",
+                                 "days left at the capture", "servers"), ce_rows, len(d["certificates"])))
+    out.append("</section>")
+    return "".join(out)
 
 
 def write_html(rows: Rows, details: dict[tuple[str, int, int], Detail], summary: dict[str, Any], path: str | os.PathLike,
@@ -996,4 +1142,4 @@ def write_report(collector: ReportCollector, out_dir: str | os.PathLike, *, file
 
 
 __all__ = ["ReportCollector", "Detail", "write_report", "write_html", "h",
-           "DEFAULT_MAX_DETAILS"]
+           "DEFAULT_MAX_DETAILS", "INVENTORY_MAX_ROWS", "inventory_section"]

@@ -109,6 +109,7 @@ COLUMNS: list[Column] = [
     _c("key_share_groups", _LIST, "Groups of the key_share entries the client sent (TLS 1.3; extension 40 in hellos offering drafts <= 22 or Google's experiments)."),
     _c("signature_algorithms", _LIST, "signature_algorithms offered."),
     _c("group", _STR, "Key exchange group: TLS 1.3 key_share of the ServerHello (extension 40 in drafts <= 22 and Google's experiments); TLS <= 1.2 the ServerKeyExchange curve (or `DH N-bit`)."),
+    _c("server_signature_algorithm", _STR, "Signature scheme the server signed its key exchange with: TLS 1.2 the ServerKeyExchange's (in clear; RSA key exchange and resumptions have none, TLS 1.0/1.1 name none), TLS 1.3 the CertificateVerify's (encrypted: empty without keys)."),
     _c("session_id", _STR, "ClientHello legacy_session_id (hex), empty if none."),
     _c("server_session_id", _STR, "ServerHello session ID (hex)."),
     _c("ticket_offered", _BOOL, "Client offered a session ticket (non-empty session_ticket extension) or a TLS 1.3 PSK."),

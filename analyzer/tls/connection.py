@@ -621,6 +621,7 @@ class TLSConnection:
                     s.group = f"DH {ske.dh_prime_bits}-bit"
                 if ske.signature_algorithm is not None:
                     s.ske_signature_algorithm = sigalg_name(ske.signature_algorithm)
+                self._on_server_signature(d, ske.signature_algorithm)
             elif t == HandshakeType.CERTIFICATE_REQUEST:
                 m.pull_certificate_request(body, tls13=self._tls13, tls12=m.is_tls12(s.version_code))
                 if s.client_auth == "none":
@@ -642,7 +643,8 @@ class TLSConnection:
                     s.alpn = ee.alpn[0]
                 s.server_extensions += [extension_name(x) for x in ee.types()]
             elif t == HandshakeType.CERTIFICATE_VERIFY:
-                m.pull_certificate_verify(body, tls12=m.is_tls12(s.version_code) or self._tls13)  # TLS 1.3 CV has the algorithm too
+                cv = m.pull_certificate_verify(body, tls12=m.is_tls12(s.version_code) or self._tls13)  # TLS 1.3 CV has the algorithm too
+                self._on_server_signature(d, cv.algorithm)
             elif t == HandshakeType.HELLO_VERIFY_REQUEST:
                 m.pull_hello_verify_request(body)
             elif t == HandshakeType.COMPRESSED_CERTIFICATE:
@@ -669,6 +671,12 @@ class TLSConnection:
             self._sync_decryption()
         if t == HandshakeType.FINISHED:
             self._check_complete(d, ts)
+
+    def _on_server_signature(self, d: int, algorithm: int | None) -> None:
+        """The signature scheme the server signed the first handshake with: the TLS 1.2 ServerKeyExchange's
+        (in clear), or the TLS 1.3 CertificateVerify's (seen once decrypted). A client's CertificateVerify is not it."""
+        if d == _SERVER and algorithm is not None and self.summary.server_signature_algorithm is None:
+            self.summary.server_signature_algorithm = sigalg_name(algorithm)
 
     def _on_certificate(self, d: int, cert: m.Certificate, frame: int) -> None:
         s = self.summary

@@ -5,7 +5,7 @@ names: record content types, handshake message types, extension types, alert
 levels and descriptions, protocol versions (including TLS 1.3 drafts, vendor
 experiments and GREASE), cipher suites (with a parser that derives key
 exchange, authentication, cipher, MAC and PRF hash from the suite name),
-supported groups, signature schemes (including the TLS 1.2 hash/signature
+supported groups (and which have a post-quantum part), signature schemes (including the TLS 1.2 hash/signature
 pairs), PSK key exchange modes, compression methods, EC point formats,
 certificate compression algorithms, certificate status types, server name
 types, heartbeat and KeyUpdate values, and the SSLv2 message types and cipher
@@ -44,6 +44,7 @@ __all__ = [
     "NON_IANA_CIPHER_SUITES",
     "GREASE_VALUES", "SCSV_CIPHER_SUITES",
     "CipherSuiteInfo", "cipher_suite_info", "parse_cipher_suite_name",
+    "PostQuantumGroup", "POST_QUANTUM_GROUPS", "post_quantum_group",
     "is_grease", "grease_label", "name_of", "version_name", "cipher_suite_name",
     "ssl2_cipher_spec_name", "extension_name", "group_name", "sigalg_name",
     "alert_name", "alert_level_name", "handshake_type_name", "content_type_name",
@@ -581,8 +582,26 @@ class NamedGroup:
     SECP256R1MLKEM768: Final = 0x11EB
     X25519MLKEM768: Final = 0x11EC
     SECP384R1MLKEM1024: Final = 0x11ED
+    CURVESM2MLKEM768: Final = 0x11EE
     X25519KYBER768DRAFT00: Final = 0x6399
     SECP256R1KYBER768DRAFT00: Final = 0x639A
+    # not registered: experimental code points seen in real traffic (see NAMED_GROUP_NAMES)
+    CECPQ2: Final = 0x4138
+    X25519KYBER512DRAFT00: Final = 0xFE30
+    X25519KYBER768DRAFT00OLD: Final = 0xFE31
+    P256KYBER768DRAFT00: Final = 0xFE32
+    KYBER512: Final = 0x023A
+    KYBER768: Final = 0x023C
+    KYBER1024: Final = 0x023D
+    KYBER90S512: Final = 0x023E
+    KYBER90S768: Final = 0x023F
+    KYBER90S1024: Final = 0x0240
+    P256_KYBER512: Final = 0x2F3A
+    P384_KYBER768: Final = 0x2F3C
+    P521_KYBER1024: Final = 0x2F3D
+    P256_KYBER90S512: Final = 0x2F3E
+    P384_KYBER90S768: Final = 0x2F3F
+    P521_KYBER90S1024: Final = 0x2F40
     ARBITRARY_EXPLICIT_PRIME_CURVES: Final = 0xFF01
     ARBITRARY_EXPLICIT_CHAR2_CURVES: Final = 0xFF02
 
@@ -640,11 +659,88 @@ NAMED_GROUP_NAMES: Final[dict[int, str]] = {
     0x11EB: "SecP256r1MLKEM768",
     0x11EC: "X25519MLKEM768",
     0x11ED: "SecP384r1MLKEM1024",
+    0x11EE: "curveSM2MLKEM768",
     0x6399: "X25519Kyber768Draft00",
     0x639A: "SecP256r1Kyber768Draft00",
+    # Not registered, seen in real traffic: Google's CECPQ2 (X25519 + NTRU-HRSS, BoringSSL
+    # SSL_CURVE_CECPQ2), the Kyber draft code points of Cloudflare's and BoringSSL's
+    # experiments before 0x6399 was assigned, and the Open Quantum Safe OpenSSL code points
+    # for Kyber (names as tshark 4.0 prints them).
+    0x4138: "CECPQ2",
+    0xFE30: "X25519Kyber512Draft00",
+    0xFE31: "X25519Kyber768Draft00Old",
+    0xFE32: "P256Kyber768Draft00",
+    0x023A: "kyber512",
+    0x023C: "kyber768",
+    0x023D: "kyber1024",
+    0x023E: "kyber90s512",
+    0x023F: "kyber90s768",
+    0x0240: "kyber90s1024",
+    0x2F3A: "p256_kyber512",
+    0x2F3C: "p384_kyber768",
+    0x2F3D: "p521_kyber1024",
+    0x2F3E: "p256_kyber90s512",
+    0x2F3F: "p384_kyber90s768",
+    0x2F40: "p521_kyber90s1024",
     0xFF01: "arbitrary_explicit_prime_curves",
     0xFF02: "arbitrary_explicit_char2_curves",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class PostQuantumGroup:
+    """A key exchange group with a post-quantum part: `kind` is ``'hybrid'`` (a classical
+    (EC)DH share and a KEM, both feeding the key schedule) or ``'kem'`` (a KEM alone);
+    `classical` names the classical part (``''`` for a KEM alone), `kem` the post-quantum
+    KEM with its parameter set, `nist_level` that KEM's NIST security category (None when
+    NIST defines none for it)."""
+
+    code: int
+    kind: str
+    classical: str
+    kem: str
+    nist_level: int | None
+
+
+def _pq(code: int, classical: str, kem: str, level: int | None) -> PostQuantumGroup:
+    return PostQuantumGroup(code, "hybrid" if classical else "kem", classical, kem, level)
+
+
+#: Every group of NAMED_GROUP_NAMES with a post-quantum part. ML-KEM: FIPS 203 and
+#: draft-ietf-tls-mlkem / draft-ietf-tls-ecdhe-mlkem; Kyber: draft-tls-westerbaan-xyber768d00
+#: and the experiments above (Kyber's round-3 parameter sets have ML-KEM's categories).
+POST_QUANTUM_GROUPS: Final[dict[int, PostQuantumGroup]] = {g.code: g for g in (
+    _pq(0x0200, "", "ML-KEM-512", 1),
+    _pq(0x0201, "", "ML-KEM-768", 3),
+    _pq(0x0202, "", "ML-KEM-1024", 5),
+    _pq(0x11EB, "secp256r1", "ML-KEM-768", 3),
+    _pq(0x11EC, "x25519", "ML-KEM-768", 3),
+    _pq(0x11ED, "secp384r1", "ML-KEM-1024", 5),
+    _pq(0x11EE, "curveSM2", "ML-KEM-768", 3),
+    _pq(0x6399, "x25519", "Kyber-768", 3),
+    _pq(0x639A, "secp256r1", "Kyber-768", 3),
+    _pq(0x4138, "x25519", "NTRU-HRSS-701", None),
+    _pq(0xFE30, "x25519", "Kyber-512", 1),
+    _pq(0xFE31, "x25519", "Kyber-768", 3),
+    _pq(0xFE32, "secp256r1", "Kyber-768", 3),
+    _pq(0x023A, "", "Kyber-512", 1),
+    _pq(0x023C, "", "Kyber-768", 3),
+    _pq(0x023D, "", "Kyber-1024", 5),
+    _pq(0x023E, "", "Kyber-90s-512", 1),
+    _pq(0x023F, "", "Kyber-90s-768", 3),
+    _pq(0x0240, "", "Kyber-90s-1024", 5),
+    _pq(0x2F3A, "secp256r1", "Kyber-512", 1),
+    _pq(0x2F3C, "secp384r1", "Kyber-768", 3),
+    _pq(0x2F3D, "secp521r1", "Kyber-1024", 5),
+    _pq(0x2F3E, "secp256r1", "Kyber-90s-512", 1),
+    _pq(0x2F3F, "secp384r1", "Kyber-90s-768", 3),
+    _pq(0x2F40, "secp521r1", "Kyber-90s-1024", 5),
+)}
+
+
+def post_quantum_group(code: int) -> PostQuantumGroup | None:
+    """What a group's post-quantum part is, or None for a classical group."""
+    return POST_QUANTUM_GROUPS.get(code)
 
 
 class ECPointFormat:

@@ -89,6 +89,7 @@ class ConnectionSummary:
     hrr: bool = False
     hrr_group: str | None = None
     ske_signature_algorithm: str | None = None
+    server_signature_algorithm: str | None = None  # the server's handshake signature: TLS 1.2 ServerKeyExchange, TLS 1.3 CertificateVerify
     psk_identity: str | None = None         # ClientKeyExchange psk_identity of a TLS <= 1.2 PSK key exchange
     ocsp_stapled: bool = False
     # fingerprints (analyzer.tls.fingerprints; JA4X per certificate of the chain)

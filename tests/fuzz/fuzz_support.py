@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import struct
 from functools import lru_cache
@@ -260,6 +261,19 @@ def render(summaries: list[ConnectionSummary], html_dir: Path | None = None) -> 
     audit_table(findings, Console(file=io.StringIO(), width=200))
     assert not auditor.rule_errors, auditor.rule_errors[:3]
     tally.rows()
+    from analyzer.report.cbom import cbom
+    from analyzer.report.inventory import InventoryCollector
+    from analyzer.report.inventory import render_table as inventory_table
+    from analyzer.report.inventory import write_csv as inventory_csv
+
+    inventory = InventoryCollector()
+    for s in summaries:
+        inventory.add(s)
+    inv = inventory.result()
+    inventory_csv(inv, io.StringIO())
+    inventory_table(inv, Console(file=io.StringIO(), width=200))
+    json.dumps(inv.to_dict())
+    json.dumps(cbom(inv))
     if html_dir is not None:
         from analyzer.report.html import ReportCollector, write_report
 
