@@ -435,20 +435,24 @@ def inventory(
 ) -> None:
     """Cryptographic inventory: per server, per client fingerprint and in total, the versions, suites, groups
     (post-quantum marked), signatures, certificates, ALPN, resumption and weak findings seen."""
-    from .report.inventory import INVENTORY_FORMATS, InventoryCollector, write_inventory
+    from .lineage import link_rows
+    from .report.inventory import INVENTORY_FORMATS, inventory_of_rows, write_inventory
+    from .report.table import TableBuilder
 
     if fmt not in INVENTORY_FORMATS:
         _say("error", f"unknown --format {fmt!r}; choose one of {', '.join(INVENTORY_FORMATS)}")
         raise typer.Exit(2)
-    collector = InventoryCollector()
+    # the rows are kept (spilled to disk past MAX_ROWS_IN_MEMORY) and their resumption lineage linked
+    # before the facts are counted, so the weak findings are the audit's, lineage rules included
+    rows = TableBuilder()
     keys, opts = _keyed_options(keylog, key, key_password, quiet, include_non_tls=False, psk=psk)
-    read_ok, failed = run_analysis(inputs, collector.add, quiet=quiet, options=opts,
+    read_ok, failed = run_analysis(inputs, rows.add, quiet=quiet, options=opts,
                                    batch=BatchOptions(jobs=jobs, scheduler=scheduler))
     _report_unused_keys(keys, quiet)
     if read_ok == 0:
         raise typer.Exit(2)
     try:
-        write_inventory(collector.result(), fmt, str(output) if output else None, version=__version__)
+        write_inventory(inventory_of_rows(link_rows(rows.table())), fmt, str(output) if output else None, version=__version__)
     except BrokenPipeError:
         os._exit(0)
     except OSError as e:
