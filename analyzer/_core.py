@@ -35,6 +35,7 @@ COMPILED_MODULES = (
     "analyzer.tcp.half",
     "analyzer.tcp.flow",
     "analyzer.tcp.table",
+    "analyzer.tls.connection",
 )
 #: Environment variable that forces the pure-Python core when set to "1".
 PURE_ENV = "HANDSHAKE_ANALYZER_PURE"
