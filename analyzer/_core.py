@@ -35,6 +35,8 @@ COMPILED_MODULES = (
     "analyzer.tcp.half",
     "analyzer.tcp.flow",
     "analyzer.tcp.table",
+    "analyzer.tls.buffer",
+    "analyzer.tls.messages",
     "analyzer.tls.connection",
 )
 #: Environment variable that forces the pure-Python core when set to "1".

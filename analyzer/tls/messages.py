@@ -393,28 +393,36 @@ def pull_client_hello(body: bytes, dtls: bool = False) -> ClientHello:
     """A ClientHello body; `dtls` reads the DTLS cookie field after legacy_session_id."""
     if type(body) is not bytes:
         body = bytes(body)
+    ch = _client_hello_well_formed(body, dtls)
+    return ch if ch is not None else _pull_client_hello_checked(body, dtls)
+
+
+def _client_hello_well_formed(body: bytes, dtls: bool) -> ClientHello | None:
+    """The common, well-formed case by direct indexing; None when anything is odd (the checked
+    path then reads it again and says what is wrong)."""
     n = len(body)
-    if n >= 38:  # the common, well-formed case by direct indexing; anything odd takes the checked path
-        sl = body[34]
-        p = 35 + sl
-        cookie = b""
-        if dtls:  # RFC 6347 4.2.1: opaque cookie<0..2^8-1> after the session ID
-            if sl > 32 or p >= n:
-                return _pull_client_hello_checked(body, True)
-            c = p + 1 + body[p]
-            cookie = body[p + 1 : c]
-            p = c
-        if sl <= 32 and p + 2 <= n:
-            q = p + 2 + ((body[p] << 8) | body[p + 1])
-            if not (q - p) & 1 and q < n:
-                r = q + 1 + body[q]
-                if r <= n:
-                    ext, end = _extensions(body, r, n, False, False)
-                    if end == n:
-                        return ClientHello((body[0] << 8) | body[1], body[2:34], body[35 : 35 + sl],
-                                           _u16s(body, p + 2, q, "cipher_suites"), list(body[q + 1 : r]), ext,
-                                           cookie=cookie)
-    return _pull_client_hello_checked(body, dtls)
+    if n < 38:
+        return None
+    sl = body[34]
+    p = 35 + sl
+    cookie = b""
+    if dtls:  # RFC 6347 4.2.1: opaque cookie<0..2^8-1> after the session ID
+        if sl > 32 or p >= n:
+            return None
+        c = p + 1 + body[p]
+        cookie = body[p + 1 : c]
+        p = c
+    if sl <= 32 and p + 2 <= n:
+        q = p + 2 + ((body[p] << 8) | body[p + 1])
+        if not (q - p) & 1 and q < n:
+            r = q + 1 + body[q]
+            if r <= n:
+                ext, end = _extensions(body, r, n, False, False)
+                if end == n:
+                    return ClientHello((body[0] << 8) | body[1], body[2:34], body[35 : 35 + sl],
+                                       _u16s(body, p + 2, q, "cipher_suites"), list(body[q + 1 : r]), ext,
+                                       cookie=cookie)
+    return None
 
 
 def _pull_client_hello_checked(body: bytes, dtls: bool = False) -> ClientHello:
@@ -519,18 +527,26 @@ class ServerHello:
 def pull_server_hello(body: bytes) -> ServerHello:
     if type(body) is not bytes:
         body = bytes(body)
+    sh = _server_hello_well_formed(body)
+    return sh if sh is not None else _pull_server_hello_checked(body)
+
+
+def _server_hello_well_formed(body: bytes) -> ServerHello | None:
+    """The common, well-formed case by direct indexing; None when anything is odd, or for the
+    early TLS 1.3 drafts' layout (the checked path reads those)."""
     n = len(body)
-    if n >= 38 and not (body[0] == 0x7F and body[1] < 22):  # see _pull_server_hello_checked
-        sl = body[34]
-        p = 35 + sl
-        if sl <= 32 and p + 3 <= n:
-            random = body[2:34]
-            hrr = random == HELLO_RETRY_REQUEST_RANDOM
-            ext, end = _extensions(body, p + 3, n, True, hrr)
-            if end == n:
-                return ServerHello((body[0] << 8) | body[1], random, body[35:p], (body[p] << 8) | body[p + 1],
-                                   body[p + 2], ext, hrr)
-    return _pull_server_hello_checked(body)
+    if n < 38 or (body[0] == 0x7F and body[1] < 22):  # see _pull_server_hello_checked
+        return None
+    sl = body[34]
+    p = 35 + sl
+    if sl <= 32 and p + 3 <= n:
+        random = body[2:34]
+        hrr = random == HELLO_RETRY_REQUEST_RANDOM
+        ext, end = _extensions(body, p + 3, n, True, hrr)
+        if end == n:
+            return ServerHello((body[0] << 8) | body[1], random, body[35:p], (body[p] << 8) | body[p + 1],
+                               body[p + 2], ext, hrr)
+    return None
 
 
 def _pull_server_hello_checked(body: bytes) -> ServerHello:
