@@ -9,7 +9,7 @@ from analyzer.tls.buffer cimport Buffer
 cpdef str _text(object raw)
 @cython.locals(left=Py_ssize_t, n=Py_ssize_t)
 cpdef Py_ssize_t _vec(bytes d, Py_ssize_t pos, int width, str what) except -1
-@cython.locals(n=Py_ssize_t, count=Py_ssize_t)
+@cython.locals(n=Py_ssize_t, stop=Py_ssize_t, i=Py_ssize_t)
 cpdef list _u16s(bytes d, Py_ssize_t start, Py_ssize_t end, str what)
 cpdef int _u16(bytes d, Py_ssize_t pos, str what) except -1
 

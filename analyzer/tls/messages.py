@@ -10,7 +10,6 @@ ones the analyzer reports are decoded into typed fields.
 
 from __future__ import annotations
 
-import struct as _struct
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -47,7 +46,7 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="backslashreplace")
 
 
-@dataclass
+@dataclass(slots=True)
 class Extensions:
     """The decoded view of an extension block (client or server side)."""
 
@@ -105,19 +104,13 @@ def _vec(d: bytes, pos: int, width: int, what: str) -> int:
     return pos + width + n
 
 
-_U16_VECTORS: dict[int, "Callable[..., tuple[int, ...]]"] = {}  # count -> unpack_from of that many uint16
-
-
 def _u16s(d: bytes, start: int, end: int, what: str) -> list[int]:
     """The uint16 values in d[start:end] (at most MAX_LIST_ITEMS kept)."""
     n = end - start
     if n & 1:
         raise TLSDecodeError(f"{what}: odd length {n}")
-    count = min(n >> 1, MAX_LIST_ITEMS)
-    unpack = _U16_VECTORS.get(count)
-    if unpack is None:
-        unpack = _U16_VECTORS[count] = _struct.Struct(f">{count}H").unpack_from
-    return list(unpack(d, start))
+    stop = start + 2 * min(n >> 1, MAX_LIST_ITEMS)
+    return [(d[i] << 8) | d[i + 1] for i in range(start, stop, 2)]
 
 
 def _u16(d: bytes, pos: int, what: str) -> int:
@@ -376,7 +369,7 @@ def pull_extensions(buf: Buffer, *, server: bool = False, hrr: bool = False) -> 
     return ext
 
 
-@dataclass
+@dataclass(slots=True)
 class ClientHello:
     legacy_version: int
     random: bytes
@@ -507,7 +500,7 @@ def pull_old_key_share(ext: Extensions, *, server: bool, hrr: bool = False) -> N
         return
 
 
-@dataclass
+@dataclass(slots=True)
 class ServerHello:
     legacy_version: int
     random: bytes
