@@ -37,6 +37,7 @@ COMPILED_MODULES = (
     "analyzer.tcp.table",
     "analyzer.tls.buffer",
     "analyzer.tls.messages",
+    "analyzer.tls.fingerprints",
     "analyzer.tls.connection",
 )
 #: Environment variable that forces the pure-Python core when set to "1".
