@@ -35,6 +35,12 @@ COMPILED_MODULES = (
     "analyzer.tcp.half",
     "analyzer.tcp.flow",
     "analyzer.tcp.table",
+    "analyzer.tls.buffer",
+    "analyzer.tls.messages",
+    "analyzer.tls.fingerprints",
+    "analyzer.tls.connection",
+    "analyzer.report.table",
+    "analyzer.report.writers",
 )
 #: Environment variable that forces the pure-Python core when set to "1".
 PURE_ENV = "HANDSHAKE_ANALYZER_PURE"

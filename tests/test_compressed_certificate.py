@@ -26,12 +26,14 @@ import sys
 import tracemalloc
 import zlib
 from functools import lru_cache
+from typing import Any
 from pathlib import Path
 
 import brotli
 import pytest
 import zstandard
 
+from analyzer import pipeline
 from analyzer.pipeline import analyze_file
 from analyzer.tls import messages as msg_mod
 from analyzer.tls.buffer import TLSDecodeError
@@ -61,19 +63,20 @@ def chrome_rows() -> dict[str, ConnectionSummary]:
 def chrome_handshake() -> tuple[Message, ...]:
     """The handshake messages of the capture's TCP connection as the state machine saw them
     (decrypted with the capture's secrets): real bytes to replay and to recompress."""
-    seen: dict[TLSConnection, list[Message]] = {}
-    orig = TLSConnection._handshake_message
+    seen: list[list[tuple[int, int, bytes]]] = []
 
-    def spy(self: TLSConnection, d: int, t: int, body: bytes, frame: int, ts: float, sslv2: bool = False) -> None:
-        seen.setdefault(self, []).append((d, t, bytes(body)))
-        orig(self, d, t, body, frame, ts, sslv2)
+    def recording(**kwargs: Any) -> TLSConnection:
+        # every connection the pipeline makes reports its parsed messages through the hook
+        msgs: list[tuple[int, int, bytes]] = []
+        seen.append(msgs)
+        return TLSConnection(on_handshake=lambda d, t, body, frame, ts: msgs.append((d, t, bytes(body))), **kwargs)
 
-    TLSConnection._handshake_message = spy  # type: ignore[method-assign]
+    pipeline.TLSConnection = recording  # type: ignore[misc,assignment]
     try:
         list(analyze_file(str(CHROME), options=None))
     finally:
-        TLSConnection._handshake_message = orig  # type: ignore[method-assign]
-    msgs = next(m for m in seen.values() if any(t == HandshakeType.COMPRESSED_CERTIFICATE for _, t, _ in m))
+        pipeline.TLSConnection = TLSConnection  # type: ignore[misc]
+    msgs = next(m for m in seen if any(t == HandshakeType.COMPRESSED_CERTIFICATE for _, t, _ in m))
     return tuple(msgs)
 
 

@@ -216,7 +216,7 @@ class TLSConnection:
             return
         self.summary.is_tls = True
         try:
-            self._handshake_message(direction, msg_type, body, frame, ts, raw=raw)
+            self._handshake_message(direction, msg_type, body, frame, ts, sslv2=False, raw=raw)
         except TLSDecodeError as e:
             self._set_malformed(direction, str(e), frame)
 

@@ -10,7 +10,6 @@ ones the analyzer reports are decoded into typed fields.
 
 from __future__ import annotations
 
-import struct as _struct
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -48,7 +47,7 @@ def _text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="backslashreplace")
 
 
-@dataclass
+@dataclass(slots=True)
 class Extensions:
     """The decoded view of an extension block (client or server side)."""
 
@@ -107,19 +106,13 @@ def _vec(d: bytes, pos: int, width: int, what: str) -> int:
     return pos + width + n
 
 
-_U16_VECTORS: dict[int, "Callable[..., tuple[int, ...]]"] = {}  # count -> unpack_from of that many uint16
-
-
 def _u16s(d: bytes, start: int, end: int, what: str) -> list[int]:
     """The uint16 values in d[start:end] (at most MAX_LIST_ITEMS kept)."""
     n = end - start
     if n & 1:
         raise TLSDecodeError(f"{what}: odd length {n}")
-    count = min(n >> 1, MAX_LIST_ITEMS)
-    unpack = _U16_VECTORS.get(count)
-    if unpack is None:
-        unpack = _U16_VECTORS[count] = _struct.Struct(f">{count}H").unpack_from
-    return list(unpack(d, start))
+    stop = start + 2 * min(n >> 1, MAX_LIST_ITEMS)
+    return [(d[i] << 8) | d[i + 1] for i in range(start, stop, 2)]
 
 
 def _u16(d: bytes, pos: int, what: str) -> int:
@@ -383,7 +376,7 @@ def pull_extensions(buf: Buffer, *, server: bool = False, hrr: bool = False) -> 
     return ext
 
 
-@dataclass
+@dataclass(slots=True)
 class ClientHello:
     legacy_version: int
     random: bytes
@@ -400,28 +393,36 @@ def pull_client_hello(body: bytes, dtls: bool = False) -> ClientHello:
     """A ClientHello body; `dtls` reads the DTLS cookie field after legacy_session_id."""
     if type(body) is not bytes:
         body = bytes(body)
+    ch = _client_hello_well_formed(body, dtls)
+    return ch if ch is not None else _pull_client_hello_checked(body, dtls)
+
+
+def _client_hello_well_formed(body: bytes, dtls: bool) -> ClientHello | None:
+    """The common, well-formed case by direct indexing; None when anything is odd (the checked
+    path then reads it again and says what is wrong)."""
     n = len(body)
-    if n >= 38:  # the common, well-formed case by direct indexing; anything odd takes the checked path
-        sl = body[34]
-        p = 35 + sl
-        cookie = b""
-        if dtls:  # RFC 6347 4.2.1: opaque cookie<0..2^8-1> after the session ID
-            if sl > 32 or p >= n:
-                return _pull_client_hello_checked(body, True)
-            c = p + 1 + body[p]
-            cookie = body[p + 1 : c]
-            p = c
-        if sl <= 32 and p + 2 <= n:
-            q = p + 2 + ((body[p] << 8) | body[p + 1])
-            if not (q - p) & 1 and q < n:
-                r = q + 1 + body[q]
-                if r <= n:
-                    ext, end = _extensions(body, r, n, False, False)
-                    if end == n:
-                        return ClientHello((body[0] << 8) | body[1], body[2:34], body[35 : 35 + sl],
-                                           _u16s(body, p + 2, q, "cipher_suites"), list(body[q + 1 : r]), ext,
-                                           cookie=cookie)
-    return _pull_client_hello_checked(body, dtls)
+    if n < 38:
+        return None
+    sl = body[34]
+    p = 35 + sl
+    cookie = b""
+    if dtls:  # RFC 6347 4.2.1: opaque cookie<0..2^8-1> after the session ID
+        if sl > 32 or p >= n:
+            return None
+        c = p + 1 + body[p]
+        cookie = body[p + 1 : c]
+        p = c
+    if sl <= 32 and p + 2 <= n:
+        q = p + 2 + ((body[p] << 8) | body[p + 1])
+        if not (q - p) & 1 and q < n:
+            r = q + 1 + body[q]
+            if r <= n:
+                ext, end = _extensions(body, r, n, False, False)
+                if end == n:
+                    return ClientHello((body[0] << 8) | body[1], body[2:34], body[35 : 35 + sl],
+                                       _u16s(body, p + 2, q, "cipher_suites"), list(body[q + 1 : r]), ext,
+                                       cookie=cookie)
+    return None
 
 
 def _pull_client_hello_checked(body: bytes, dtls: bool = False) -> ClientHello:
@@ -506,7 +507,7 @@ def pull_old_key_share(ext: Extensions, *, server: bool, hrr: bool = False) -> N
         return
 
 
-@dataclass
+@dataclass(slots=True)
 class ServerHello:
     legacy_version: int
     random: bytes
@@ -526,18 +527,26 @@ class ServerHello:
 def pull_server_hello(body: bytes) -> ServerHello:
     if type(body) is not bytes:
         body = bytes(body)
+    sh = _server_hello_well_formed(body)
+    return sh if sh is not None else _pull_server_hello_checked(body)
+
+
+def _server_hello_well_formed(body: bytes) -> ServerHello | None:
+    """The common, well-formed case by direct indexing; None when anything is odd, or for the
+    early TLS 1.3 drafts' layout (the checked path reads those)."""
     n = len(body)
-    if n >= 38 and not (body[0] == 0x7F and body[1] < 22):  # see _pull_server_hello_checked
-        sl = body[34]
-        p = 35 + sl
-        if sl <= 32 and p + 3 <= n:
-            random = body[2:34]
-            hrr = random == HELLO_RETRY_REQUEST_RANDOM
-            ext, end = _extensions(body, p + 3, n, True, hrr)
-            if end == n:
-                return ServerHello((body[0] << 8) | body[1], random, body[35:p], (body[p] << 8) | body[p + 1],
-                                   body[p + 2], ext, hrr)
-    return _pull_server_hello_checked(body)
+    if n < 38 or (body[0] == 0x7F and body[1] < 22):  # see _pull_server_hello_checked
+        return None
+    sl = body[34]
+    p = 35 + sl
+    if sl <= 32 and p + 3 <= n:
+        random = body[2:34]
+        hrr = random == HELLO_RETRY_REQUEST_RANDOM
+        ext, end = _extensions(body, p + 3, n, True, hrr)
+        if end == n:
+            return ServerHello((body[0] << 8) | body[1], random, body[35:p], (body[p] << 8) | body[p + 1],
+                               body[p + 2], ext, hrr)
+    return None
 
 
 def _pull_server_hello_checked(body: bytes) -> ServerHello:

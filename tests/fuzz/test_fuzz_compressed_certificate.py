@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import zlib
 from functools import lru_cache
+from typing import Any
 from pathlib import Path
 
 import brotli
@@ -23,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fuzz_support import SHARED, examples
+from analyzer import pipeline
 from analyzer.pipeline import analyze_file
 from analyzer.tls.connection import MAX_ERRORS, TLSConnection
 from analyzer.tls.registry import HandshakeType
@@ -37,19 +39,20 @@ pytestmark = pytest.mark.skipif(not Path(CHROME).exists(), reason="shared captur
 @lru_cache(maxsize=1)
 def handshake() -> tuple[tuple[int, int, bytes], ...]:
     """(direction, type, body) of the first connection with a CompressedCertificate, as the state machine saw them."""
-    seen: dict[TLSConnection, list[tuple[int, int, bytes]]] = {}
-    orig = TLSConnection._handshake_message
+    seen: list[list[tuple[int, int, bytes]]] = []
 
-    def spy(self: TLSConnection, d: int, t: int, body: bytes, frame: int, ts: float, sslv2: bool = False) -> None:
-        seen.setdefault(self, []).append((d, t, bytes(body)))
-        orig(self, d, t, body, frame, ts, sslv2)
+    def recording(**kwargs: Any) -> TLSConnection:
+        # every connection the pipeline makes reports its parsed messages through the hook
+        msgs: list[tuple[int, int, bytes]] = []
+        seen.append(msgs)
+        return TLSConnection(on_handshake=lambda d, t, body, frame, ts: msgs.append((d, t, bytes(body))), **kwargs)
 
-    TLSConnection._handshake_message = spy  # type: ignore[method-assign]
+    pipeline.TLSConnection = recording  # type: ignore[misc,assignment]
     try:
         list(analyze_file(str(CHROME)))
     finally:
-        TLSConnection._handshake_message = orig  # type: ignore[method-assign]
-    return tuple(next(m for m in seen.values() if any(t == HandshakeType.COMPRESSED_CERTIFICATE for _, t, _ in m)))
+        pipeline.TLSConnection = TLSConnection  # type: ignore[misc]
+    return tuple(next(m for m in seen if any(t == HandshakeType.COMPRESSED_CERTIFICATE for _, t, _ in m)))
 
 
 @lru_cache(maxsize=1)
