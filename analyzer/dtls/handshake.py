@@ -13,6 +13,7 @@ ahead a message_seq may be (`MAX_MESSAGES_AHEAD`) and a message's length
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
 from ..tls.connection import MAX_HANDSHAKE_MESSAGE
@@ -20,6 +21,8 @@ from ..tls.registry import HandshakeType
 from .records import DTLSDecodeError
 
 FRAGMENT_HEADER_LENGTH = 12      # msg_type(1) length(3) message_seq(2) fragment_offset(3) fragment_length(3)
+# the fragment header in one unpack, each 24-bit field as its high 8 and low 16 bits
+_FRAGMENT_HEADER = struct.Struct(">BBHHBHBH")
 MAX_REASSEMBLY_BYTES = 256 * 1024   # bytes of incomplete (or early) messages kept per direction
 MAX_FRAGMENTS = 1024             # fragments of incomplete messages kept per direction
 MAX_MESSAGES_AHEAD = 32          # a message_seq further ahead of the next expected one is hostile
@@ -96,11 +99,10 @@ class Reassembler:
         while pos < n:
             if n - pos < FRAGMENT_HEADER_LENGTH:
                 raise DTLSDecodeError(f"handshake fragment header: need {FRAGMENT_HEADER_LENGTH} bytes, {n - pos} left")
-            t = body[pos]
-            length = int.from_bytes(body[pos + 1 : pos + 4], "big")
-            seq = (body[pos + 4] << 8) | body[pos + 5]
-            off = int.from_bytes(body[pos + 6 : pos + 9], "big")
-            flen = int.from_bytes(body[pos + 9 : pos + 12], "big")
+            t, length_high, length_low, seq, off_high, off_low, flen_high, flen_low = _FRAGMENT_HEADER.unpack_from(body, pos)
+            length = (length_high << 16) | length_low
+            off = (off_high << 16) | off_low
+            flen = (flen_high << 16) | flen_low
             pos += FRAGMENT_HEADER_LENGTH
             if flen > n - pos:
                 raise DTLSDecodeError(f"handshake fragment of {flen} bytes, {n - pos} left in the record")
