@@ -112,6 +112,13 @@ class Reassembler:
                 raise DTLSDecodeError(f"fragment [{off}, {off + flen}) beyond the message length {length}")
             data = bytes(body[pos : pos + flen])
             pos += flen
+            if seq == self.next_seq and off == 0 and flen == length and self.started and seq not in self.pending:
+                # the usual case, without the calls of the general one: the next message, whole
+                out.append(HandshakeMessage(t, seq, data))
+                self.next_seq = seq + 1
+                if self.early:
+                    self._release_early(out)
+                continue
             self._fragment(t, length, seq, off, data, out)
         return out
 
@@ -157,6 +164,10 @@ class Reassembler:
             return
         out.append(msg)
         self.next_seq += 1
+        self._release_early(out)
+
+    def _release_early(self, out: list[HandshakeMessage]) -> None:
+        """Deliver the messages that waited for the one just delivered."""
         while self.next_seq in self.early:
             m = self.early.pop(self.next_seq)
             self.buffered -= len(m.body)
