@@ -32,11 +32,15 @@ MAX_MESSAGES_AHEAD = 32          # a message_seq further ahead of the next expec
 _FIRST_TYPES = (HandshakeType.CLIENT_HELLO, HandshakeType.SERVER_HELLO, HandshakeType.HELLO_VERIFY_REQUEST)
 
 
-@dataclass(slots=True)
 class HandshakeMessage:
-    msg_type: int
-    message_seq: int
-    body: bytes
+    """One whole handshake message of a direction, in message_seq order."""
+
+    __slots__ = ("msg_type", "message_seq", "body")
+
+    def __init__(self, msg_type: int, message_seq: int, body: bytes) -> None:
+        self.msg_type = msg_type
+        self.message_seq = message_seq
+        self.body = body
 
     def raw(self) -> bytes:
         """The message with its DTLS header, fragment fields normalised (offset 0, whole

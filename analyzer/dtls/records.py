@@ -14,7 +14,6 @@ checked; a record that does not fit raises `DTLSDecodeError`.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from ..tls.registry import ContentType, ProtocolVersion
 
@@ -51,20 +50,27 @@ def demux(first_byte: int) -> str:
     return "other"
 
 
-@dataclass(slots=True)
 class DTLSRecord:
     """One record of a datagram. For a unified header, `seq` holds the low 8/16 bits as
     sent (encrypted), `epoch` the low two bits, and `header` the header bytes."""
 
-    content_type: int          # the outer type (tls12_cid, or application_data for a unified header)
-    version: int               # 0 for a unified header (it has none)
-    epoch: int
-    seq: int
-    cid: bytes | None
-    body: bytes
-    unified: bool = False
-    seq_bits: int = 48
-    header: bytes = b""
+    __slots__ = ("content_type", "version", "epoch", "seq", "cid", "body", "unified", "seq_bits", "header")
+
+    def __init__(self, content_type: int, version: int, epoch: int, seq: int, cid: bytes | None, body: bytes,
+                 unified: bool = False, seq_bits: int = 48, header: bytes = b"") -> None:
+        self.content_type = content_type   # the outer type (tls12_cid, or application_data for a unified header)
+        self.version = version             # 0 for a unified header (it has none)
+        self.epoch = epoch
+        self.seq = seq
+        self.cid = cid
+        self.body = body
+        self.unified = unified
+        self.seq_bits = seq_bits
+        self.header = header
+
+    def __repr__(self) -> str:
+        return (f"DTLSRecord(content_type={self.content_type}, version=0x{self.version:04x}, epoch={self.epoch}, "
+                f"seq={self.seq}, cid={self.cid!r}, {len(self.body)} bytes{', unified' if self.unified else ''})")
 
 
 def is_dtls_version(version: int) -> bool:
