@@ -46,10 +46,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Protocol
 
-from .pipeline import Options
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the pipeline is imported where a file is read (the CLI imports this module for --help)
     from .parts import Part, PartInfo
+    from .pipeline import Options
 
 MANIFEST = "_manifest.jsonl"
 def _here() -> tuple[str, int]:
@@ -128,7 +127,7 @@ def process_file(index: int, path: str, name: str, options: Options | None = Non
     """Analyse one capture (or one part of it, see `analyzer.parts`) in this process and
     return compact rows (never raises for bad input)."""
     from .capture import CaptureError
-    from .pipeline import FileResult, analyze_file
+    from .pipeline import FileResult, Options, analyze_file
     from .report.table import TableBuilder
 
     _tune_gc()
@@ -287,6 +286,7 @@ def merge_parts(outs: list[FileOutcome], options: Options | None = None) -> File
     here when the parts cannot be merged exactly, and runs the UDP-only pass (QUIC, DTLS) when a part saw
     QUIC or DTLS."""
     from .parts import merge_plan
+    from .pipeline import Options
 
     first = outs[0]
     t_parts = sum(o.seconds for o in outs)

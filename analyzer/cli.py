@@ -3,6 +3,11 @@
 Owns argument parsing, progress display, error lines on stderr and exit codes:
 0 everything read, 1 some input could not be read (rows for the rest are still
 written), 2 usage error or nothing could be read.
+
+Start-up: this module imports only typer at the top; the pipeline (and with it the TLS
+parsers and `cryptography`), `analyzer.batch`, rich and the report writers are imported
+inside the commands that use them, so `--help` and `--version` do not load them
+(tests/test_startup.py checks that).
 """
 
 from __future__ import annotations
@@ -15,17 +20,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from . import __version__
-from .batch import BatchOptions, RowSink, default_jobs, splits
-from .pipeline import Options
-from .tls.summary import ConnectionSummary
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from .batch import BatchOptions, RowSink
     from .capture.model import FrameCounts
     from .decrypt import KeyMaterial
+    from .pipeline import Options
+    from .tls.summary import ConnectionSummary
 
 app = typer.Typer(
     add_completion=False,
@@ -35,7 +40,17 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-_err = Console(stderr=True)
+_stderr: "Console | None" = None
+
+
+def _err() -> "Console":
+    """The rich console on stderr (error lines, progress bars), made on first use."""
+    global _stderr
+    if _stderr is None:
+        from rich.console import Console
+
+        _stderr = Console(stderr=True)
+    return _stderr
 
 
 def _version(value: bool) -> None:
@@ -57,7 +72,7 @@ def _say(kind: str, msg: str) -> None:
     from .report.writers import safe_text
 
     colour = "red" if kind == "error" else "yellow"
-    _err.print(f"[{colour}]{kind}:[/{colour}] {safe_text(msg)}", highlight=False, soft_wrap=True)
+    _err().print(f"[{colour}]{kind}:[/{colour}] {safe_text(msg)}", highlight=False, soft_wrap=True)
 
 
 INPUTS_HELP = "Capture files (pcap, pcapng, optionally .gz) or folders searched recursively. Default: the bundled captures/."
@@ -128,9 +143,12 @@ def run_analysis(
     `add_row(row)` (e.g. a `TableBuilder`) or a bound method of one (`builder.add`).
     Summary consumers (ladders ...) always run here, one file after the other.
     """
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from .batch import default_jobs, splits
     from .capture import CaptureError
     from .inputs import bundled_captures_dir, expand_inputs
-    from .pipeline import FileResult, analyze_file
+    from .pipeline import FileResult, Options, analyze_file
     from .tls.certs import CertCache
 
     if not inputs:
@@ -159,13 +177,13 @@ def run_analysis(
     # less often saves ~10% of the run (measured on 20,000 handshakes).
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-    show_progress = not quiet and _err.is_terminal
+    show_progress = not quiet and _err().is_terminal
     total = sum(_size(f) for f in files)
     certs = CertCache()
     read_ok = 0
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-        console=_err, transient=True, disable=not show_progress,
+        console=_err(), transient=True, disable=not show_progress,
     )
     with progress:
         task = progress.add_task("reading", total=total or None)
@@ -217,6 +235,7 @@ def connections(
     psk: list[str] = psk_option(),
 ) -> None:
     """One row per connection: versions, cipher suites, SNI, ALPN, session resumption, certificates and why handshakes failed."""
+    from .batch import BatchOptions
     from .report.table import TableBuilder
     from .report.writers import FORMATS, write
 
@@ -270,6 +289,8 @@ def _keyed_options(keylog: list[Path], key: list[Path], password: Optional[str],
                    psk: list[str] | None = None, **options: Any) -> tuple["KeyMaterial | None", Options]:
     """The key material of `--keylog`/`--key`/`--key-password`/`--psk` and the `Options` that decrypt with it
     (pcapng Decryption Secrets Blocks are used with or without them); for every command that analyses."""
+    from .pipeline import Options
+
     keys = _key_material(keylog, key, password, quiet, psk)
     return keys, Options(keys=keys, keylog=str(keylog[0]) if keylog else None, **options)
 
@@ -298,8 +319,8 @@ def _run_batch(files: list[Path], sink: "RowSink", batch: "BatchOptions", option
 
     try:
         res = run_batch(
-            files, sink, batch=batch, options=options, console=_err,
-            show_progress=not quiet and _err.is_terminal,
+            files, sink, batch=batch, options=options, console=_err(),
+            show_progress=not quiet and _err().is_terminal,
             on_error=lambda m: _say("error", m),
             on_warning=None if quiet else (lambda m: _say("warning", m)),
             on_frames=on_frames,
@@ -368,6 +389,7 @@ def audit(
 ) -> None:
     """Check every TLS connection against a policy; print findings. Exit 0 clean, 1 findings at/above --fail-on, 2 usage or input error."""
     from .audit import FAIL_ON, FINDING_FORMATS, Auditor, PolicyError, default_policy, failing, load_policy, write_findings
+    from .batch import BatchOptions
 
     try:
         policy = load_policy(policy_file) if policy_file is not None else default_policy()
@@ -409,7 +431,7 @@ def audit(
     gate = failing(findings, threshold)
     if not quiet:
         c = auditor.counts()
-        _err.print(f"audit: {auditor.connections} TLS connections in {read_ok} files, {len(findings)} findings "
+        _err().print(f"audit: {auditor.connections} TLS connections in {read_ok} files, {len(findings)} findings "
                    f"(high {c['high']}, medium {c['medium']}, low {c['low']}); {gate} at or above --fail-on {threshold}"
                    + (f"; cert rules skipped on {auditor.cert_rules_skipped} TLS 1.3 connections without keys"
                       if auditor.cert_rules_skipped else ""),
@@ -559,6 +581,7 @@ def summary(
     psk: list[str] = psk_option(),
 ) -> None:
     """Print summary tables: connections per capture, versions, cipher suites, groups, ALPN, resumption, failures, alerts, durations."""
+    from .batch import BatchOptions
     from .report.summary import render_summary, summarize
     from .report.table import TableBuilder
 
@@ -592,6 +615,7 @@ def decrypt(
 ) -> None:
     """Write the decrypted application data of every connection: each direction, and a Follow-TLS-Stream text view."""
     from .decrypt.output import StreamFiles
+    from .pipeline import Options
 
     keys = _key_material(keylog, key, key_password, quiet, psk)
     try:
@@ -636,6 +660,7 @@ def keylog_command(
 ) -> None:
     """Print the secrets recovered for every connection as an NSS key log (for Wireshark), without sharing the key."""
     from .decrypt.output import keylog_lines, open_private
+    from .pipeline import Options
 
     keys = _key_material(keylog, key, key_password, quiet, psk)
     if keys is None:
@@ -690,6 +715,7 @@ def inject_secrets(
     from .decrypt import TLS_KEYLOG_DSB, KeyMaterial
     from .decrypt.inject import SecretsCollector
     from .decrypt.output import open_private
+    from .pipeline import Options
 
     if not capture.is_file():
         _say("error", f"{capture}: not a capture file")
@@ -739,6 +765,7 @@ def keylog_check(
     from .decrypt.check import KeylogChecker, load
     from .decrypt.keys import KeyFileError
     from .decrypt.output import open_private
+    from .pipeline import Options
     from .report.keylog_check import CHECK_FORMATS, write_check
 
     if fmt not in CHECK_FORMATS:
@@ -786,5 +813,5 @@ def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
-        _err.print("interrupted")
+        _err().print("interrupted")
         sys.exit(130)

@@ -10,7 +10,7 @@ tshark extracting the DTLS hello fields from the same file (alternating runs, me
 and checks that every ServerHello tshark finds is one of our rows with the same
 version and suite.
 
-Usage: ``python benchmarks/dtls.py [--connections 3000] [--repeat 3]``.
+Usage: ``python benchmarks/dtls.py [--connections 3000] [--repeat 3] [--out DIR]``.
 """
 
 from __future__ import annotations
@@ -107,9 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--connections", type=int, default=3000)
     ap.add_argument("--gap", type=float, default=0.005, help="seconds between connection starts")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", default=str(OUT), help="folder for dtls-heavy.pcap (default benchmarks/out)")
     args = ap.parse_args(argv)
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / "dtls-heavy.pcap"
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "dtls-heavy.pcap"
     frames = build(args.connections, args.gap, path)
     ours_cmd = [sys.executable, "-m", "analyzer", "connections", str(path), "-f", "jsonl", "-q", "--jobs", "1"]
     tshark_cmd = ["tshark", "-r", str(path), "-d", DTLS_PORTS, "-Y", "dtls.handshake.type == 2", "-T", "fields",

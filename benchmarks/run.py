@@ -21,6 +21,11 @@ Owns the timing protocol and the agreement check:
   did not are listed too, and, when the capture has a ``NAME.manifest.json`` from
   ``make_captures.py``, both tools are compared to the ground truth (which streams
   carry a ServerHello, which were reordered / retransmitted).
+* ssldump as a second peer (when installed; ``--no-ssldump`` to leave it out): in the same
+  rounds, ``ssldump -n -r FILE > OUT/NAME.ssldump.txt`` (``--ssldump-args`` adds flags, e.g.
+  ``-N`` to parse the certificates too); its median, peak RSS and the ratio ssldump time / our
+  time are printed beside tshark's, and its text output is compared with our rows by 4-tuple
+  (connections with a ServerHello, the chosen suite's name).
 * A table on stdout and ``OUT/results.json``.
 
 ``--decrypt`` times decryption instead: ``python -m analyzer connections FILE --keylog K -f csv
@@ -31,14 +36,19 @@ stream), with the key log ``OUT/pool-keylog-{bulk,hs}.txt`` next to the capture 
 ``--keylog``). It prints the ratio, the MB/s of application data we decrypted, our status
 counts, and, from one extra run of ``python -m analyzer decrypt FILE --keylog K --out
 OUT/NAME.decrypted`` (all streams written to disk; its time is shown too), whether
-tshark's decrypted stream 0 equals ours byte for byte.
+tshark's decrypted stream 0 equals ours byte for byte. With ssldump installed, ``ssldump -n
+-l K -r FILE`` runs in the same rounds: it decrypts and checks every record it has keys for
+(without ``-d`` it does not print the plaintext), but ssldump 1.5 reads only the
+``CLIENT_RANDOM`` lines of a key log, so it decrypts the TLS <= 1.2 connections and leaves
+TLS 1.3 ones encrypted; the number of connections it decrypted is printed beside its time.
 
 ``--profile FILE`` runs the analyzer on FILE under cProfile (``python -m cProfile -o
 OUT/NAME.prof -m analyzer connections FILE -f csv -o /dev/null --quiet``) and prints
 the top 25 functions by cumulative and by own (total) time.
 
 Usage: ``python benchmarks/run.py [FILE ...] [--repeat N] [--out DIR] [--ours-cmd
-module|script] [--no-tshark]``, ``python benchmarks/run.py --profile FILE``.
+module|script] [--no-tshark] [--no-ssldump] [--ssldump-args ARGS]``, ``python
+benchmarks/run.py --profile FILE``.
 """
 
 from __future__ import annotations
@@ -51,6 +61,8 @@ import mmap
 import os
 import platform
 import pstats
+import re
+import shlex
 import shutil
 import statistics
 import struct
@@ -91,6 +103,7 @@ class Run:
     rc: int
     user_s: float | None = None
     sys_s: float | None = None
+    messages: int | None = None  # lines the tool itself wrote to stderr (GNU time's report not counted)
 
 
 def ours_cmd(path: Path, output: str, style: str, jobs: int | None = None) -> list[str]:
@@ -107,6 +120,15 @@ def tshark_cmd(path: Path, tshark: str) -> list[str]:
     for f in TSHARK_FIELDS:
         cmd += ["-e", f]
     return cmd + ["-o", "tcp.reassemble_out_of_order:TRUE"]
+
+
+def ssldump_cmd(path: Path, ssldump: str, extra: Sequence[str] = (), keylog: Path | None = None) -> list[str]:
+    """ssldump reading FILE: `-n` (no reverse DNS lookup of every address), `-l K` to decrypt
+    with a key log, then `extra` (``--ssldump-args``)."""
+    cmd = [ssldump, "-n"]
+    if keylog is not None:
+        cmd += ["-l", str(keylog)]
+    return cmd + [*extra, "-r", str(path)]
 
 
 def keylog_for(path: Path, given: str | None) -> Path | None:
@@ -134,7 +156,7 @@ def _follow_raw(path: Path) -> tuple[str, bytes, bytes]:
     return node0, bytes(a), bytes(b)
 
 
-def bench_decrypt(path: Path, args: argparse.Namespace, tshark: str | None) -> dict[str, Any]:
+def bench_decrypt(path: Path, args: argparse.Namespace, tshark: str | None, ssldump: str | None = None) -> dict[str, Any]:
     out = Path(args.out)
     stem = path.name.split(".")[0]
     keylog = keylog_for(path, args.keylog)
@@ -150,9 +172,13 @@ def bench_decrypt(path: Path, args: argparse.Namespace, tshark: str | None) -> d
                   "--quiet"]
     theirs = [tshark or "tshark", "-r", str(path), "-o", f"tls.keylog_file:{keylog}",
               "-o", "tcp.reassemble_out_of_order:TRUE", "-q", "-z", "follow,tls,raw,0"]
+    ssldump_txt = out / f"{stem}.ssldump-decrypt.txt"
+    # -l K: every record of a connection whose CLIENT_RANDOM is in K is decrypted and its MAC or
+    # tag checked; without -d the plaintext is not printed (we count it, we do not print it)
+    ssldump_dec = ssldump_cmd(path, ssldump, shlex.split(args.ssldump_args or ""), keylog=keylog) if ssldump else None
     size = path.stat().st_size
     print(f"== decrypt {path} ({size / 1e6:.1f} MB) with {keylog.name}", file=sys.stderr, flush=True)
-    runs: dict[str, list[Run]] = {"ours": [], "tshark": []}
+    runs: dict[str, list[Run]] = {"ours": [], "tshark": [], "ssldump": []}
     for i in range(args.repeat):
         r = measure("ours", ours, None, args.timeout)
         runs["ours"].append(r)
@@ -162,6 +188,11 @@ def bench_decrypt(path: Path, args: argparse.Namespace, tshark: str | None) -> d
             r = measure("tshark", theirs, follow, args.timeout)
             runs["tshark"].append(r)
             print(f"  run {i + 1}/{args.repeat} tshark {r.seconds:8.2f} s  {_fmt(r.peak_mb, '.0f')} MB  rc={r.rc}",
+                  file=sys.stderr, flush=True)
+        if ssldump_dec:
+            r = measure("ssldump", ssldump_dec, ssldump_txt, args.timeout)
+            runs["ssldump"].append(r)
+            print(f"  run {i + 1}/{args.repeat} ssldump {r.seconds:7.2f} s  {_fmt(r.peak_mb, '.0f')} MB  rc={r.rc}",
                   file=sys.stderr, flush=True)
     mem = measure("ours", ours, None, args.timeout, tree=True)  # untimed: the process tree's peak
     print(f"  memory run ours (process tree)   {_fmt(mem.peak_mb, '.0f')} MB", file=sys.stderr, flush=True)
@@ -184,8 +215,19 @@ def bench_decrypt(path: Path, args: argparse.Namespace, tshark: str | None) -> d
         agree = (a, b) == (c2s, s2c) or (a, b) == (s2c, c2s)
     ours_s = _median([r.seconds for r in runs["ours"]])
     tshark_s = _median([r.seconds for r in runs["tshark"]])
+    ssldump_s = _median([r.seconds for r in runs["ssldump"]])
+    ssldump_decrypted = ssldump_tls = None
+    if ssldump_dec and ssldump_txt.exists() and runs["ssldump"][-1].rc == 0:
+        conns = parse_ssldump(ssldump_txt).values()
+        ssldump_tls = sum(1 for c in conns if c.server_hello)
+        # a Finished is shown only once decrypted (it is the first encrypted handshake message)
+        ssldump_decrypted = sum(1 for c in conns if c.finished)
     return {
         "file": str(path), "size_bytes": size, "keylog": str(keylog),
+        "ssldump_seconds": ssldump_s,
+        "ssldump_ratio": (ssldump_s / ours_s) if ours_s and ssldump_s else None,
+        "ssldump_peak_mb": _max([r.peak_mb for r in runs["ssldump"]]),
+        "ssldump_server_hello": ssldump_tls, "ssldump_decrypted": ssldump_decrypted,
         "ours_seconds": ours_s, "tshark_seconds": tshark_s,
         "ratio": (tshark_s / ours_s) if ours_s and tshark_s else None,
         "app_bytes_decrypted": app_bytes,
@@ -196,8 +238,8 @@ def bench_decrypt(path: Path, args: argparse.Namespace, tshark: str | None) -> d
         "ours_decrypt_command_seconds": write_run.seconds,
         "statuses": statuses,
         "stream0_equal_to_tshark": agree,
-        "commands": {"ours": ours, "ours_decrypt_command": ours_write, "tshark": theirs},
-        "runs": [asdict(r) for r in runs["ours"] + runs["tshark"] + [write_run]],
+        "commands": {"ours": ours, "ours_decrypt_command": ours_write, "tshark": theirs, "ssldump": ssldump_dec},
+        "runs": [asdict(r) for r in runs["ours"] + runs["tshark"] + runs["ssldump"] + [write_run]],
     }
 
 
@@ -212,6 +254,11 @@ def print_decrypt(results: list[dict[str, Any]]) -> None:
         print(f"  ratio (tshark / ours) {_fmt(r['ratio'], '.2f')}  (target >= 2)"
               f"{'  MET' if r['ratio'] and r['ratio'] >= 2 else ''}")
         print(f"  statuses {r['statuses']}; stream 0 identical to tshark's follow: {r['stream0_equal_to_tshark']}")
+        if r.get("ssldump_seconds"):
+            print(f"  ssldump -l {_fmt(r['ssldump_seconds'], '.2f')} s, peak {_fmt(r['ssldump_peak_mb'], '.0f')} MB: "
+                  f"ssldump time / ours {_fmt(r['ssldump_ratio'], '.2f')}; it decrypted {r['ssldump_decrypted']} of the "
+                  f"{r['ssldump_server_hello']} connections with a ServerHello (ssldump 1.5 reads only CLIENT_RANDOM "
+                  f"lines: TLS <= 1.2; TLS 1.3 stays encrypted), so it did less work than we did")
 
 
 def _tree_pss_kb(pid: int) -> int | None:
@@ -312,12 +359,14 @@ def measure(tool: str, cmd: list[str], stdout_path: Path | None, timeout: float,
         elif line.startswith("BENCH-RUSAGE "):
             info = json.loads(line.split(" ", 1)[1])
             peak_kb, rc = info["maxrss_kb"], info["rc"]
+    own = [l for l in err.splitlines() if l.strip() and not l.startswith("\t")
+           and not l.startswith(("BENCH-RUSAGE ", "Command exited with non-zero status", "Command terminated by signal"))]
     if rc != 0:
-        tail = "\n".join(l for l in err.splitlines() if not l.startswith("\t"))[-2000:]
+        tail = "\n".join(own)[-2000:]
         print(f"  ! {tool} exited with {rc}:\n{tail}", file=sys.stderr)
     if tree_kb is not None:
         peak_kb = max(tree_kb, peak_kb or 0)  # the tree's sum when that is more than the largest process
-    return Run(tool, wall, peak_kb / 1024 if peak_kb is not None else None, rc, user, sys_)
+    return Run(tool, wall, peak_kb / 1024 if peak_kb is not None else None, rc, user, sys_, len(own))
 
 
 # --------------------------------------------------------------------------- capture facts
@@ -500,6 +549,97 @@ def agreement(ours_csv: Path, tshark_tsv: Path, manifest: dict[str, Any] | None)
     return a
 
 
+# ssldump's text output: "New TCP connection #N: A(p) <-> B(q)" opens connection N; a record
+# line starts with "N k" (connection, record number); the handshake messages of a record follow
+# on their own lines, and a ServerHello's fields below it ("cipherSuite NAME").
+_SSLDUMP_CONN = re.compile(r"^New TCP connection #(\d+): (\S+)\((\d+)\) <-> (\S+)\((\d+)\)")
+_SSLDUMP_RECORD = re.compile(r"^(\d+) +\d* ")
+_SSLDUMP_SUITE = re.compile(r"^\s+cipherSuite\s+(\S+)")
+
+
+@dataclass
+class SsldumpConnection:
+    client: tuple[str, int]
+    server: tuple[str, int]
+    server_hello: bool = False
+    suite: str = ""
+    finished: int = 0  # Finished messages shown: only decrypted ones are (TLS <= 1.2 with keys)
+
+
+def parse_ssldump(path: Path) -> dict[int, SsldumpConnection]:
+    """Connections of an ssldump text output (`ssldump -n -r FILE`), by ssldump's number."""
+    conns: dict[int, SsldumpConnection] = {}
+    current: SsldumpConnection | None = None
+    in_server_hello = False
+    with path.open("r", errors="replace") as f:
+        for line in f:
+            m = _SSLDUMP_CONN.match(line)
+            if m:
+                n = int(m.group(1))
+                conns[n] = SsldumpConnection((m.group(2), int(m.group(3))), (m.group(4), int(m.group(5))))
+                current, in_server_hello = conns[n], False
+                continue
+            m = _SSLDUMP_RECORD.match(line)
+            if m:
+                current, in_server_hello = conns.get(int(m.group(1))), False
+                continue
+            if current is None:
+                continue
+            word = line.strip()
+            if word == "ServerHello":
+                current.server_hello, in_server_hello = True, True
+            elif word == "Finished":
+                current.finished += 1
+            elif in_server_hello:
+                m = _SSLDUMP_SUITE.match(line)
+                if m:
+                    current.suite, in_server_hello = m.group(1), False
+    return conns
+
+
+@dataclass
+class SsldumpAgreement:
+    ssldump_connections: int = 0
+    ssldump_server_hello: int = 0
+    both_server_hello: int = 0
+    ours_missed: list[str] = field(default_factory=list)      # ssldump SH, ours not
+    ssldump_missed: list[str] = field(default_factory=list)   # ours SH, ssldump not
+    suite_mismatch: list[str] = field(default_factory=list)
+
+    def short(self) -> str:
+        s = f"{self.both_server_hello}/{self.ssldump_server_hello}"
+        if self.suite_mismatch:
+            s += f" ({len(self.suite_mismatch)}cs differ)"
+        return s + (" ok" if not self.ours_missed and not self.suite_mismatch else " FAIL")
+
+
+def ssldump_agreement(ours_csv: Path, ssldump_txt: Path) -> SsldumpAgreement:
+    """Our rows against ssldump's connections, matched by (client, server) address and port:
+    which have a ServerHello, and whether the chosen suite has the same name."""
+    conns = parse_ssldump(ssldump_txt)
+    ours = {((r.get("client_ip", ""), _int(r.get("client_port"))), (r.get("server_ip", ""), _int(r.get("server_port")))): r
+            for r in parse_ours(ours_csv).values() if r.get("transport", "tcp") == "tcp"}
+    a = SsldumpAgreement(ssldump_connections=len(conns))
+    theirs_sh = set()
+    for c in conns.values():
+        if not c.server_hello:
+            continue
+        a.ssldump_server_hello += 1
+        key = (c.client, c.server)
+        theirs_sh.add(key)
+        r = ours.get(key)
+        name = f"{c.client[0]}:{c.client[1]}"
+        if r is None or not r.get("server_hello_frame"):
+            a.ours_missed.append(name)
+            continue
+        a.both_server_hello += 1
+        if c.suite and c.suite != r.get("cipher_suite"):
+            a.suite_mismatch.append(name)
+    a.ssldump_missed = sorted(f"{k[0][0]}:{k[0][1]}" for k, r in ours.items()
+                              if r.get("server_hello_frame") and k not in theirs_sh)
+    return a
+
+
 # --------------------------------------------------------------------------- benchmark
 
 
@@ -521,17 +661,19 @@ def _few(xs: list[int], n: int = 15) -> str:
     return ", ".join(map(str, xs[:n])) + (f", ... ({len(xs)} in all)" if len(xs) > n else "")
 
 
-def bench_file(path: Path, args: argparse.Namespace, tshark: str | None) -> dict[str, Any]:
+def bench_file(path: Path, args: argparse.Namespace, tshark: str | None, ssldump: str | None = None) -> dict[str, Any]:
     out = Path(args.out)
     stem = path.name.split(".")[0]
     ours_csv = out / f"{stem}.ours.csv"
     tshark_tsv = out / f"{stem}.tshark.tsv"
+    ssldump_txt = out / f"{stem}.ssldump.txt"
+    ssldump_extra = shlex.split(args.ssldump_args or "")
     manifest = load_manifest(path)
     size = path.stat().st_size
     packets = manifest["frames"] if manifest else count_packets(path)
     print(f"== {path} ({size / 1e6:.1f} MB, {packets} packets)", file=sys.stderr, flush=True)
     pure_csv = out / f"{stem}.ours-pure.csv"
-    runs: dict[str, list[Run]] = {"ours": [], "tshark": [], "pure": []}
+    runs: dict[str, list[Run]] = {"ours": [], "tshark": [], "pure": [], "ssldump": []}
     for i in range(args.repeat):
         r = measure("ours", ours_cmd(path, str(ours_csv), args.ours_cmd, args.jobs), None, args.timeout)
         runs["ours"].append(r)
@@ -548,17 +690,26 @@ def bench_file(path: Path, args: argparse.Namespace, tshark: str | None) -> dict
             runs["tshark"].append(r)
             print(f"  run {i + 1}/{args.repeat} tshark {r.seconds:8.2f} s  {_fmt(r.peak_mb, '.0f')} MB  rc={r.rc}",
                   file=sys.stderr, flush=True)
+        if ssldump:
+            r = measure("ssldump", ssldump_cmd(path, ssldump, ssldump_extra), ssldump_txt, args.timeout)
+            runs["ssldump"].append(r)
+            print(f"  run {i + 1}/{args.repeat} ssldump {r.seconds:7.2f} s  {_fmt(r.peak_mb, '.0f')} MB  rc={r.rc}",
+                  file=sys.stderr, flush=True)
     # memory of the whole process tree, in a run of its own: the sampler would take CPU from the timed runs
     mem = measure("ours", ours_cmd(path, str(ours_csv), args.ours_cmd, args.jobs), None, args.timeout, tree=True)
     print(f"  memory run ours (process tree)   {_fmt(mem.peak_mb, '.0f')} MB", file=sys.stderr, flush=True)
     ours_s = _median([r.seconds for r in runs["ours"]])
     tshark_s = _median([r.seconds for r in runs["tshark"]])
+    ssldump_s = _median([r.seconds for r in runs["ssldump"]])
     agree = None
+    ssl_agree = None
     connections = None
     if ours_csv.exists() and runs["ours"] and runs["ours"][-1].rc == 0:
         connections = len(parse_ours(ours_csv))
         if tshark and tshark_tsv.exists():
             agree = agreement(ours_csv, tshark_tsv, manifest)
+        if ssldump and ssldump_txt.exists() and runs["ssldump"][-1].rc == 0:
+            ssl_agree = ssldump_agreement(ours_csv, ssldump_txt)
     result: dict[str, Any] = {
         "file": str(path),
         "size_bytes": size,
@@ -576,13 +727,23 @@ def bench_file(path: Path, args: argparse.Namespace, tshark: str | None) -> dict
         "pure_seconds": _median([r.seconds for r in runs["pure"]]),
         "pure_identical": (pure_csv.read_bytes() == ours_csv.read_bytes()) if runs["pure"] and pure_csv.exists()
         and ours_csv.exists() else None,
-        "runs": [asdict(r) for r in runs["ours"] + runs["tshark"] + runs["pure"]],
+        "ssldump_seconds": ssldump_s,
+        # like `ratio`: the peer's time / ours (above 1: we are faster)
+        "ssldump_ratio": (ssldump_s / ours_s) if ours_s and ssldump_s else None,
+        "ssldump_peak_mb": _max([r.peak_mb for r in runs["ssldump"]]),
+        "ssldump_messages": runs["ssldump"][-1].messages if runs["ssldump"] else None,
+        "ssldump_command": ssldump_cmd(path, ssldump, ssldump_extra) if ssldump else None,
+        "ssldump_agreement": asdict(ssl_agree) | {"short": ssl_agree.short()} if ssl_agree else None,
+        "runs": [asdict(r) for r in runs["ours"] + runs["tshark"] + runs["pure"] + runs["ssldump"]],
         "agreement": asdict(agree) | {"ok": agree.ok} if agree else None,
     }
     return result
 
 
 TARGETS = {"handshake-heavy": 5.0, "bulk-heavy": 10.0}
+# the aim against ssldump (issue 14): our time within 1.5x of ssldump's on handshake-heavy,
+# i.e. ssldump time / ours at least 1 / 1.5
+SSLDUMP_AIMS = {"handshake-heavy": 1 / 1.5}
 PURE_ENV = "HANDSHAKE_ANALYZER_PURE"
 
 
@@ -594,10 +755,17 @@ def _core_line() -> str:
     return res.stdout.strip()
 STARTUP_PROBE = "import analyzer.cli, analyzer.pipeline, analyzer.report.table, analyzer.report.writers"
 MEMORY_TARGET_MB = 150.0
+# start-up as a user meets it (issue 14's figure): typer builds the command and prints its help
+HELP_CMD = [sys.executable, "-m", "analyzer", "connections", "--help"]
+HELP_RUNS = 5
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
+    with_ssldump = any(r.get("ssldump_seconds") for r in results)
     head = ("file", "size MB", "packets", "conns", "ours s", "tshark s", "ratio", "ours MB", "tshark MB", "agreement")
+    if with_ssldump:  # the second peer's columns after tshark's
+        head += ("ssldump s", "vs ssldump", "ssldump MB", "agreement (ssldump)")
+    left = {0, 9, 13}
     rows = []
     for r in results:
         ag = r["agreement"]
@@ -606,16 +774,22 @@ def print_table(results: list[dict[str, Any]]) -> None:
             + (f" ({len(ag['version_mismatch'])}v/{len(ag['suite_mismatch'])}cs differ)"
                if ag["version_mismatch"] or ag["suite_mismatch"] else "")
             + (" ok" if ag["ok"] else " FAIL"))
-        rows.append((Path(r["file"]).name, f"{r['size_bytes'] / 1e6:.1f}", str(r["packets"]),
-                     str(r["connections"]), _fmt(r["ours_seconds"], ".2f"), _fmt(r["tshark_seconds"], ".2f"),
-                     _fmt(r["ratio"], ".2f") + ("x" if r["ratio"] else ""),
-                     _fmt(r["ours_peak_mb"], ".0f"), _fmt(r["tshark_peak_mb"], ".0f"), ag_s))
+        row: tuple[str, ...] = (Path(r["file"]).name, f"{r['size_bytes'] / 1e6:.1f}", str(r["packets"]),
+                                str(r["connections"]), _fmt(r["ours_seconds"], ".2f"), _fmt(r["tshark_seconds"], ".2f"),
+                                _fmt(r["ratio"], ".2f") + ("x" if r["ratio"] else ""),
+                                _fmt(r["ours_peak_mb"], ".0f"), _fmt(r["tshark_peak_mb"], ".0f"), ag_s)
+        if with_ssldump:
+            sag = r.get("ssldump_agreement")
+            row += (_fmt(r.get("ssldump_seconds"), ".2f"),
+                    _fmt(r.get("ssldump_ratio"), ".2f") + ("x" if r.get("ssldump_ratio") else ""),
+                    _fmt(r.get("ssldump_peak_mb"), ".0f"), sag["short"] if sag else "-")
+        rows.append(row)
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(head)]
-    line = "  ".join(h.ljust(w) if i in (0, 9) else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))
+    line = "  ".join(h.ljust(w) if i in left else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))
     print(line)
     print("-" * len(line))
     for row in rows:
-        print("  ".join(c.ljust(w) if i in (0, 9) else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        print("  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
     print()
     for r in results:
         name = Path(r["file"]).name
@@ -633,6 +807,23 @@ def print_table(results: list[dict[str, Any]]) -> None:
                          + (f", tshark {r['tshark_mb_per_s']:.1f} MB/s" if r["tshark_mb_per_s"] else ""))
         print(f"{name}: " + "; ".join(notes))
         print(f"  {r['core']}")
+        if r.get("ssldump_seconds"):
+            aim = SSLDUMP_AIMS.get(stem)
+            ratio = r["ssldump_ratio"]
+            print(f"  ssldump ({' '.join(r['ssldump_command'][:-2])}) {r['ssldump_seconds']:.2f} s, "
+                  f"{_fmt(r['ssldump_peak_mb'], '.0f')} MB: ssldump time / ours {_fmt(ratio, '.2f')}"
+                  f" (tshark time / ours {_fmt(r['ratio'], '.2f')})"
+                  + (f"; aim: ours within 1.5x of ssldump (>= {aim:.2f}): {'met' if ratio and ratio >= aim else 'NOT met'}"
+                     if aim else "")
+                  + (f"; ssldump wrote {r['ssldump_messages']} lines to stderr" if r.get("ssldump_messages") else ""))
+            sag = r.get("ssldump_agreement")
+            if sag:
+                print(f"  ssldump: {sag['ssldump_connections']} TCP connections, {sag['ssldump_server_hello']} with a "
+                      f"ServerHello; {sag['both_server_hello']} of those are ours with a ServerHello, suite name differs "
+                      f"in {len(sag['suite_mismatch'])}; ours with a ServerHello that ssldump shows none: "
+                      f"{len(sag['ssldump_missed'])}"
+                      + (f"; ours missed [{', '.join(sag['ours_missed'][:10])}]" if sag["ours_missed"] else "")
+                      + (f"; suite differs [{', '.join(sag['suite_mismatch'][:10])}]" if sag["suite_mismatch"] else ""))
         if r.get("pure_seconds"):
             print(f"  pure-Python core {r['pure_seconds']:.2f} s: compiled is {r['pure_seconds'] / r['ours_seconds']:.2f}x "
                   f"faster; CSV {'byte-identical' if r['pure_identical'] else 'DIFFERS'} between the cores")
@@ -703,6 +894,16 @@ def profile(path: Path, out: Path, top: int, timeout: float) -> int:
 # --------------------------------------------------------------------------- main
 
 
+def _ssldump(args: argparse.Namespace) -> str | None:
+    """The ssldump to time, or None (with a line saying why) when it is left out or not installed."""
+    if args.no_ssldump:
+        return None
+    if not args.ssldump or not Path(args.ssldump).exists() and not shutil.which(args.ssldump):
+        print("ssldump not installed (Debian package `ssldump`): the ssldump peer is left out", file=sys.stderr)
+        return None
+    return args.ssldump
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Time the analyzer against tshark on the benchmark captures.")
     ap.add_argument("files", nargs="*", help="captures (default: OUT/handshake-heavy.pcap OUT/bulk-heavy.pcap)")
@@ -716,6 +917,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--pure-too", action="store_true",
                     help="also time the pure-Python core (HANDSHAKE_ANALYZER_PURE=1) in each round, and compare its CSV")
     ap.add_argument("--no-tshark", action="store_true", help="time only the analyzer")
+    ap.add_argument("--ssldump", default=shutil.which("ssldump") or (
+        "/usr/sbin/ssldump" if Path("/usr/sbin/ssldump").exists() else None), help="ssldump binary (the second peer)")
+    ap.add_argument("--no-ssldump", action="store_true", help="leave ssldump out")
+    ap.add_argument("--ssldump-args", default="",
+                    help="extra ssldump flags after -n, e.g. '-N' (parse certificates) or '-A' (all record fields)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per run")
     ap.add_argument("--profile", metavar="FILE", help="run the analyzer on FILE under cProfile and print hot spots")
     ap.add_argument("--top", type=int, default=25, help="functions shown per profile listing")
@@ -736,7 +942,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return profile(Path(args.profile).resolve(), out, args.top, args.timeout)
     if args.decrypt:
         files = [Path(f).resolve() for f in args.files] or [out / "bulk-heavy.pcap"]
-        dresults = [bench_decrypt(f, args, None if args.no_tshark else args.tshark) for f in files]
+        dresults = [bench_decrypt(f, args, None if args.no_tshark else args.tshark, _ssldump(args)) for f in files]
         print_decrypt(dresults)
         (out / "results-decrypt.json").write_text(json.dumps({"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                                                               "results": dresults}, indent=1) + "\n")
@@ -748,22 +954,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     tshark = None if args.no_tshark else args.tshark
     if not args.no_tshark and not tshark:
         print("tshark not found; timing only the analyzer", file=sys.stderr)
+    ssldump = _ssldump(args)
     base = measure("ours-startup", [sys.executable, "-c", STARTUP_PROBE], None, args.timeout)
     print(f"== analyzer start-up (imports of the CLI, pipeline, report writers): "
           f"{base.seconds:.2f} s, {_fmt(base.peak_mb, '.0f')} MB", file=sys.stderr, flush=True)
-    results = [bench_file(f, args, tshark) for f in files]
+    helps = [measure("ours-help", HELP_CMD, None, args.timeout) for _ in range(HELP_RUNS)]
+    help_s = _median([r.seconds for r in helps])
+    help_mb = _max([r.peak_mb for r in helps])
+    results = [bench_file(f, args, tshark, ssldump) for f in files]
     print_table(results)
     print(f"analyzer start-up alone (importing the CLI, pipeline and report writers, no input): "
           f"{base.seconds:.2f} s, {_fmt(base.peak_mb, '.0f')} MB peak RSS")
+    print(f"`connections --help` (median of {HELP_RUNS}): {_fmt(help_s, '.2f')} s, {_fmt(help_mb, '.0f')} MB peak RSS")
     doc = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": os.cpu_count(), "tshark": tshark},
         "repeat": args.repeat,
         "commands": {"ours": ours_cmd(Path("FILE"), "OUT.csv", args.ours_cmd, args.jobs),
-                     "tshark": tshark_cmd(Path("FILE"), tshark or "tshark")},
+                     "tshark": tshark_cmd(Path("FILE"), tshark or "tshark"),
+                     "ssldump": ssldump_cmd(Path("FILE"), ssldump, shlex.split(args.ssldump_args)) if ssldump else None},
         "targets": {"speed_ratio": TARGETS, "peak_mb": MEMORY_TARGET_MB},
         "ours_startup": {"command": STARTUP_PROBE, "seconds": base.seconds, "peak_mb": base.peak_mb},
+        "connections_help": {"command": HELP_CMD, "seconds": help_s, "peak_mb": help_mb},
         "results": results,
     }
     res_path = out / "results.json"

@@ -87,13 +87,12 @@ class DTLSConnection:
     def _record(self, d: int, rec: DTLSRecord, frame: int, ts: float) -> None:
         tls = self.tls
         counts = self.counts
-        length = len(rec.body)
         if rec.unified:
             # DTLS 1.3 protected record: its sequence number and content are encrypted
             counts["unified_records"] += 1
             if rec.cid:
                 self._cid_seen = True
-            tls.dtls_record(d, ContentType.APPLICATION_DATA, None, length, frame, ts)
+            tls.dtls_record(d, ContentType.APPLICATION_DATA, None, len(rec.body), frame, ts)
             return
         if self._record_version is None and d == _CLIENT:
             self._record_version = rec.version
@@ -106,6 +105,10 @@ class DTLSConnection:
         if len(seen) > MAX_RECORDS_REMEMBERED:
             del seen[next(iter(seen))]
         ct = rec.content_type
+        if rec.epoch == 0 and ct == ContentType.HANDSHAKE:   # the usual record: handshake fragments in clear
+            self._fragments(d, rec.body, frame, ts)
+            return
+        length = len(rec.body)
         if ct == ContentType.TLS12_CID:
             counts["cid_records"] += 1   # protected, inner type hidden (RFC 9146 4); not decrypted
             if rec.cid:
@@ -115,10 +118,8 @@ class DTLSConnection:
         if ct == ContentType.ACK:
             counts["ack_records"] += 1
             return
-        if rec.epoch == 0:
-            if ct == ContentType.HANDSHAKE:
-                self._fragments(d, rec.body, frame, ts)
-            elif ct == ContentType.CHANGE_CIPHER_SPEC and self._ccs[d]:
+        if rec.epoch == 0:      # in clear, not a handshake record (those were taken above)
+            if ct == ContentType.CHANGE_CIPHER_SPEC and self._ccs[d]:
                 counts["retransmitted_fragments"] += 1   # a retransmitted flight's CCS
             else:
                 if ct == ContentType.CHANGE_CIPHER_SPEC:

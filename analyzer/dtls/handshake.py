@@ -13,6 +13,7 @@ ahead a message_seq may be (`MAX_MESSAGES_AHEAD`) and a message's length
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
 from ..tls.connection import MAX_HANDSHAKE_MESSAGE
@@ -20,6 +21,8 @@ from ..tls.registry import HandshakeType
 from .records import DTLSDecodeError
 
 FRAGMENT_HEADER_LENGTH = 12      # msg_type(1) length(3) message_seq(2) fragment_offset(3) fragment_length(3)
+# the fragment header in one unpack, each 24-bit field as its high 8 and low 16 bits
+_FRAGMENT_HEADER = struct.Struct(">BBHHBHBH")
 MAX_REASSEMBLY_BYTES = 256 * 1024   # bytes of incomplete (or early) messages kept per direction
 MAX_FRAGMENTS = 1024             # fragments of incomplete messages kept per direction
 MAX_MESSAGES_AHEAD = 32          # a message_seq further ahead of the next expected one is hostile
@@ -29,11 +32,15 @@ MAX_MESSAGES_AHEAD = 32          # a message_seq further ahead of the next expec
 _FIRST_TYPES = (HandshakeType.CLIENT_HELLO, HandshakeType.SERVER_HELLO, HandshakeType.HELLO_VERIFY_REQUEST)
 
 
-@dataclass(slots=True)
 class HandshakeMessage:
-    msg_type: int
-    message_seq: int
-    body: bytes
+    """One whole handshake message of a direction, in message_seq order."""
+
+    __slots__ = ("msg_type", "message_seq", "body")
+
+    def __init__(self, msg_type: int, message_seq: int, body: bytes) -> None:
+        self.msg_type = msg_type
+        self.message_seq = message_seq
+        self.body = body
 
     def raw(self) -> bytes:
         """The message with its DTLS header, fragment fields normalised (offset 0, whole
@@ -96,11 +103,10 @@ class Reassembler:
         while pos < n:
             if n - pos < FRAGMENT_HEADER_LENGTH:
                 raise DTLSDecodeError(f"handshake fragment header: need {FRAGMENT_HEADER_LENGTH} bytes, {n - pos} left")
-            t = body[pos]
-            length = int.from_bytes(body[pos + 1 : pos + 4], "big")
-            seq = (body[pos + 4] << 8) | body[pos + 5]
-            off = int.from_bytes(body[pos + 6 : pos + 9], "big")
-            flen = int.from_bytes(body[pos + 9 : pos + 12], "big")
+            t, length_high, length_low, seq, off_high, off_low, flen_high, flen_low = _FRAGMENT_HEADER.unpack_from(body, pos)
+            length = (length_high << 16) | length_low
+            off = (off_high << 16) | off_low
+            flen = (flen_high << 16) | flen_low
             pos += FRAGMENT_HEADER_LENGTH
             if flen > n - pos:
                 raise DTLSDecodeError(f"handshake fragment of {flen} bytes, {n - pos} left in the record")
@@ -110,6 +116,13 @@ class Reassembler:
                 raise DTLSDecodeError(f"fragment [{off}, {off + flen}) beyond the message length {length}")
             data = bytes(body[pos : pos + flen])
             pos += flen
+            if seq == self.next_seq and off == 0 and flen == length and self.started and seq not in self.pending:
+                # the usual case, without the calls of the general one: the next message, whole
+                out.append(HandshakeMessage(t, seq, data))
+                self.next_seq = seq + 1
+                if self.early:
+                    self._release_early(out)
+                continue
             self._fragment(t, length, seq, off, data, out)
         return out
 
@@ -155,6 +168,10 @@ class Reassembler:
             return
         out.append(msg)
         self.next_seq += 1
+        self._release_early(out)
+
+    def _release_early(self, out: list[HandshakeMessage]) -> None:
+        """Deliver the messages that waited for the one just delivered."""
         while self.next_seq in self.early:
             m = self.early.pop(self.next_seq)
             self.buffered -= len(m.body)

@@ -13,11 +13,15 @@ checked; a record that does not fit raises `DTLSDecodeError`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import struct
 
 from ..tls.registry import ContentType, ProtocolVersion
 
 PLAIN_HEADER_LENGTH = 13          # type(1) version(2) epoch(2) sequence_number(6) length(2)
+# the plaintext header in one unpack: type, version, epoch, sequence number as its high 16 and
+# low 32 bits, length; a tls12_cid record has its CID before the length (read apart)
+_PLAIN_HEADER = struct.Struct(">BHHHIH")
+_SEQ_HIGH_SHIFT = 32
 UNIFIED_FIXED_BITS = 0x20         # RFC 9147 4: the top three bits of a unified header are 001
 UNIFIED_MASK = 0xE0
 UNIFIED_C, UNIFIED_S, UNIFIED_L, UNIFIED_EPOCH = 0x10, 0x08, 0x04, 0x03
@@ -46,20 +50,27 @@ def demux(first_byte: int) -> str:
     return "other"
 
 
-@dataclass(slots=True)
 class DTLSRecord:
     """One record of a datagram. For a unified header, `seq` holds the low 8/16 bits as
     sent (encrypted), `epoch` the low two bits, and `header` the header bytes."""
 
-    content_type: int          # the outer type (tls12_cid, or application_data for a unified header)
-    version: int               # 0 for a unified header (it has none)
-    epoch: int
-    seq: int
-    cid: bytes | None
-    body: bytes
-    unified: bool = False
-    seq_bits: int = 48
-    header: bytes = b""
+    __slots__ = ("content_type", "version", "epoch", "seq", "cid", "body", "unified", "seq_bits", "header")
+
+    def __init__(self, content_type: int, version: int, epoch: int, seq: int, cid: bytes | None, body: bytes,
+                 unified: bool = False, seq_bits: int = 48, header: bytes = b"") -> None:
+        self.content_type = content_type   # the outer type (tls12_cid, or application_data for a unified header)
+        self.version = version             # 0 for a unified header (it has none)
+        self.epoch = epoch
+        self.seq = seq
+        self.cid = cid
+        self.body = body
+        self.unified = unified
+        self.seq_bits = seq_bits
+        self.header = header
+
+    def __repr__(self) -> str:
+        return (f"DTLSRecord(content_type={self.content_type}, version=0x{self.version:04x}, epoch={self.epoch}, "
+                f"seq={self.seq}, cid={self.cid!r}, {len(self.body)} bytes{', unified' if self.unified else ''})")
 
 
 def is_dtls_version(version: int) -> bool:
@@ -85,22 +96,22 @@ def parse_records(data: bytes, cid_length: int | None) -> tuple[list[DTLSRecord]
             continue
         if n - pos < PLAIN_HEADER_LENGTH:
             return out, f"record header: need {PLAIN_HEADER_LENGTH} bytes, {n - pos} left"
-        version = (data[pos + 1] << 8) | data[pos + 2]
-        if not is_dtls_version(version):
+        _type, version, epoch, seq_high, seq_low, length = _PLAIN_HEADER.unpack_from(data, pos)
+        if version >> 8 != DTLS_VERSION_MAJOR and version != OPENSSL_PRE_098F_VERSION:  # is_dtls_version, inlined
             return out, f"record version 0x{version:04x} is not a DTLS version"
-        epoch = (data[pos + 3] << 8) | data[pos + 4]
-        seq = int.from_bytes(data[pos + 5 : pos + 11], "big")
-        p = pos + 11
+        seq = (seq_high << _SEQ_HIGH_SHIFT) | seq_low
+        p = pos + PLAIN_HEADER_LENGTH
         cid = None
         if b == ContentType.TLS12_CID:
             if cid_length is None:
                 return out, "tls12_cid record but no connection ID was negotiated for this direction"
+            p -= 2                      # the CID comes before the length
             if n - p < cid_length + 2:
                 return out, f"tls12_cid record: need {cid_length + 2} bytes for CID and length, {n - p} left"
             cid = bytes(data[p : p + cid_length])
             p += cid_length
-        length = (data[p] << 8) | data[p + 1]
-        p += 2
+            length = (data[p] << 8) | data[p + 1]
+            p += 2
         if length > n - p:
             return out, f"record of {length} bytes, {n - p} left in the datagram"
         out.append(DTLSRecord(b, version, epoch, seq, cid, bytes(data[p : p + length])))

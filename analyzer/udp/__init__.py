@@ -105,7 +105,7 @@ class UDPConversationTable:
                     return
             else:
                 return
-        d = _CLIENT if (src, sport) == conn.client else _SERVER
+        d = _CLIENT if a == conn.client else _SERVER
         try:
             conn.datagram(d, bytes(payload), frame, ts)
         except Exception as e:  # a parser bug must cost one connection, never the run
