@@ -113,7 +113,18 @@ def describe() -> str:
     if not COMPILED:
         return f"core: pure Python ({WHY_PURE})"
     for name in COMPILED_MODULES:
-        module = importlib.import_module(name)
-        if not isinstance(module.__spec__.loader, importlib.machinery.ExtensionFileLoader):
+        if not isinstance(_loader(name), importlib.machinery.ExtensionFileLoader):
             return f"core: pure Python ({name} loaded from source)"
     return f"core: compiled (Cython, {len(COMPILED_MODULES)} modules)"
+
+
+def _loader(name: str) -> object:
+    """The loader a compiled module was (or would be) imported with. A module not imported yet is
+    looked up where the import system would find it, without importing it or its package, so
+    ``--version`` stays cheap however many modules are compiled."""
+    module = sys.modules.get(name)
+    if module is not None:
+        return module.__spec__.loader
+    base = _module_base(name)
+    spec = importlib.machinery.PathFinder.find_spec(base.name, [str(base.parent)])
+    return spec.loader if spec is not None else None
