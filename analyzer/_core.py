@@ -41,6 +41,9 @@ COMPILED_MODULES = (
     "analyzer.tls.connection",
     "analyzer.report.table",
     "analyzer.report.writers",
+    "analyzer.dtls.records",
+    "analyzer.dtls.handshake",
+    "analyzer.dtls.connection",
 )
 #: Environment variable that forces the pure-Python core when set to "1".
 PURE_ENV = "HANDSHAKE_ANALYZER_PURE"
