@@ -457,6 +457,7 @@ def inventory(
 ) -> None:
     """Cryptographic inventory: per server, per client fingerprint and in total, the versions, suites, groups
     (post-quantum marked), signatures, certificates, ALPN, resumption and weak findings seen."""
+    from .batch import BatchOptions
     from .lineage import link_rows
     from .report.inventory import INVENTORY_FORMATS, inventory_of_rows, write_inventory
     from .report.table import TableBuilder
