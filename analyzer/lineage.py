@@ -37,21 +37,15 @@ import datetime as _dt
 import heapq
 import operator
 import os
-import pickle
-import shutil
-import tempfile
-import weakref
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
-from .report.table import COLUMN_NAMES, COLUMNS, Rows, arrow_type, read_row_chunks
+from .report.table import COLUMN_NAMES, COLUMNS, Rows, _Runs, arrow_type, read_row_chunks
 from .tls.messages import is_tls13_family
 
 MAX_REMEMBERED_SESSIONS = 250_000     # session IDs and tickets remembered at once (~300 bytes each); the oldest goes first
 MAX_LINEAGE_RECORDS_IN_MEMORY = 100_000  # link records (~320 bytes) and links held before a sorted run goes to disk
-MAX_RUNS = 64                         # run files at most (more are merged into one)
-_RUN_CHUNK = 4096                     # records per pickle in a run file
 
 #: the columns this module writes
 LINEAGE_COLUMNS = ("resumed_from", "resumption_age_s", "resumed_ticket_lifetime_s")
@@ -117,45 +111,29 @@ def link_record(position: Any, f: Sequence[Any]) -> tuple[Any, ...] | None:
 
 class SortedSpill:
     """Tuples that come out sorted, as often as iterated: in memory up to `MAX_LINEAGE_RECORDS_IN_MEMORY`,
-    beyond that in sorted run files in a private temporary folder (removed with this object)."""
+    beyond that in sorted run files (the row table's spill, `analyzer.report.table._Runs`, in a
+    private temporary folder removed with this object)."""
 
     def __init__(self, limit: int | None = None) -> None:
         self.limit = limit or MAX_LINEAGE_RECORDS_IN_MEMORY
         self.items: list[tuple[Any, ...]] = []
-        self.runs: list[str] = []
-        self._dir: str | None = None
-        self._n = 0
+        self._spill: _Runs | None = None
         self.count = 0
+
+    @property
+    def runs(self) -> list[str]:
+        """The run files written so far."""
+        return self._spill.files if self._spill is not None else []
 
     def add(self, item: tuple[Any, ...]) -> None:
         self.items.append(item)
         self.count += 1
         if len(self.items) >= self.limit:
             self.items.sort()
-            self._write(self.items)
+            if self._spill is None:
+                self._spill = _Runs(prefix="handshake-analyzer-lineage-", key=None)
+            self._spill.write(self.items)
             self.items = []
-
-    def _write(self, items: Iterable[tuple[Any, ...]]) -> None:
-        if self._dir is None:
-            self._dir = tempfile.mkdtemp(prefix="handshake-analyzer-lineage-")
-            weakref.finalize(self, shutil.rmtree, self._dir, True)
-        self._n += 1
-        path = os.path.join(self._dir, f"run-{self._n}.pickle")
-        with open(path, "wb") as f:
-            chunk: list[tuple[Any, ...]] = []
-            for item in items:
-                chunk.append(item)
-                if len(chunk) >= _RUN_CHUNK:
-                    pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
-                    chunk = []
-            if chunk:
-                pickle.dump(chunk, f, protocol=pickle.HIGHEST_PROTOCOL)
-        self.runs.append(path)
-        if len(self.runs) >= MAX_RUNS:  # never more open files than this when reading
-            old, self.runs = self.runs, []
-            self._write(heapq.merge(*(read_row_chunks(p) for p in old)))
-            for p in old:
-                os.unlink(p)
 
     def __len__(self) -> int:
         return self.count

@@ -32,7 +32,7 @@ import analyzer.lineage as lineage
 import analyzer.parts as parts_mod
 import analyzer.report.table as table_mod
 from analyzer.audit import Auditor, default_policy, parse_policy
-from analyzer.batch import MANIFEST, BatchOptions, merge_parts, process_file, read_dataset, run_batch
+from analyzer.batch import BatchOptions, merge_parts, process_file, read_dataset, run_batch
 from analyzer.inputs import bundled_captures_dir
 from analyzer.lineage import link_rows
 from analyzer.parts import Part
@@ -417,7 +417,7 @@ def test_max_lineage_records_in_memory_crossed(monkeypatch):
     links are the same, also on a table that itself spilled to disk (MAX_ROWS_IN_MEMORY)."""
     ref = _rows(FILES)
     monkeypatch.setattr(lineage, "MAX_LINEAGE_RECORDS_IN_MEMORY", 3)
-    monkeypatch.setattr(lineage, "MAX_RUNS", 4)
+    monkeypatch.setattr(table_mod, "MAX_RUNS", 4)   # the run files are the row table's (report/table.py)
     monkeypatch.setattr(table_mod, "MAX_ROWS_IN_MEMORY", 5)
     spill = lineage.SortedSpill()
     for i in range(20, 0, -1):

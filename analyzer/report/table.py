@@ -331,15 +331,18 @@ def _sort_key(r: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 class _Runs:
-    """Sorted runs of rows in temporary files (a private folder, removed with this object)."""
+    """Sorted runs of rows (or any tuples) in temporary files (a private folder, removed with this
+    object); `key` orders them when runs are merged (None: the tuples' own order)."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "handshake-analyzer-rows-",
+                 key: Callable[[tuple[Any, ...]], Any] | None = _sort_key) -> None:
         import tempfile
         import weakref
 
-        self.dir = tempfile.mkdtemp(prefix="handshake-analyzer-rows-")
+        self.dir = tempfile.mkdtemp(prefix=prefix)
         self.files: list[str] = []
         self._n = 0
+        self._key = key
         self._cleanup = weakref.finalize(self, _remove_dir, self.dir)
 
     def write(self, rows: Iterable[tuple[Any, ...]]) -> None:
@@ -363,7 +366,7 @@ class _Runs:
 
             old = self.files
             self.files = []
-            self.write(heapq.merge(*(self.read(p) for p in old), key=_sort_key))
+            self.write(heapq.merge(*(self.read(p) for p in old), key=self._key))
             for p in old:
                 os.unlink(p)
 
