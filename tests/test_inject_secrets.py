@@ -191,6 +191,43 @@ def test_damaged_or_wrong_input_writes_nothing(tmp_path: Path) -> None:
     assert inject(CAPTURES / "tls13-aes128.pcap", out, "--keylog", "nope.txt").returncode == 2
 
 
+def test_unsupported_pcapng_version_is_refused(tmp_path: Path) -> None:
+    """A section header whose major version is not 1: the reader and the copy refuse the file (tshark too).
+
+    In a later section (two real captures concatenated, the second's header says 2.0) the reader
+    warns and stops there, and the copy refuses rather than write a file that loses that section.
+    """
+    from analyzer.capture import CaptureError
+
+    ng = (CAPTURES / "tls13-chacha.pcapng").read_bytes()
+    first = bytearray(ng)
+    first[12:14] = (0).to_bytes(2, "little")             # SHB: type, length, byte-order magic, major
+    bad = tmp_path / "v0.pcapng"
+    bad.write_bytes(bytes(first))
+    with pytest.raises(CaptureError, match=r"unsupported pcapng version 0\.0"):
+        with Capture(str(bad)) as cap:
+            list(cap.segments())
+    out = tmp_path / "o.pcapng"
+    r = inject(bad, out, "--keylog", str(KEYLOG))
+    assert r.returncode == 2 and "unsupported pcapng version 0.0" in r.stderr and not out.exists()
+    if tshark_oracle.available():
+        t = subprocess.run([tshark_oracle.TSHARK, "-r", str(bad)], capture_output=True, text=True, timeout=60)
+        assert t.returncode != 0 and "unknown SHB version" in t.stderr
+
+    later = bytearray(ng + ng)
+    later[len(ng) + 12:len(ng) + 14] = (2).to_bytes(2, "little")
+    two = tmp_path / "two-sections.pcapng"
+    two.write_bytes(bytes(later))
+    with Capture(str(CAPTURES / "tls13-chacha.pcapng")) as cap:
+        one_section = sum(1 for _ in cap.segments())
+    with Capture(str(two)) as cap:
+        assert sum(1 for _ in cap.segments()) == one_section
+        assert any("unsupported pcapng major version 2" in w for w in cap.stats.warnings)
+    r = inject(two, out, "--keylog", str(KEYLOG))
+    assert r.returncode == 2 and f"unsupported pcapng version 2.0 in the section header at offset {len(ng)}" in r.stderr
+    assert not out.exists()
+
+
 def test_connection_without_secrets_is_exit_1(tmp_path: Path) -> None:
     out = tmp_path / "o.pcapng"
     r = inject(CAPTURES / "tls12-ecdhe.pcap", out, "--key", str(SERVER_KEY))   # ECDHE: the RSA key cannot help

@@ -74,6 +74,9 @@ _IDB, _PB, _SPB, _EPB, _DSB = 1, 2, 3, 6, 0x0A
 _FRAME_BLOCKS = frozenset((0x00000BAD, 0x40000BAD, 0x00000009))
 _BOM_LE = b"\x4d\x3c\x2b\x1a"
 _BOM_BE = b"\x1a\x2b\x3c\x4d"
+#: The pcapng format version read (the Section Header Block's major version; minor versions
+#: 1.0 and 1.2 are both in use and read alike).
+PCAPNG_MAJOR_VERSION = 1
 
 # Per byte order: block header, block header + EPB fields, u32, PB fields, IDB fields,
 # option header, i64.
@@ -371,6 +374,11 @@ class Capture:
                 raise CaptureError("truncated pcapng section header", self.path)
             if head[8:12] not in (_BOM_LE, _BOM_BE):
                 raise CaptureError("not a pcapng file: bad byte-order magic", self.path)
+            if len(head) >= 16:
+                major, minor = struct.unpack_from("<HH" if head[8:12] == _BOM_LE else ">HH", head, 12)
+                if major != PCAPNG_MAJOR_VERSION:
+                    raise CaptureError(f"unsupported pcapng version {major}.{minor} (this reader reads "
+                                       f"{PCAPNG_MAJOR_VERSION}.x)", self.path)
             self.format = "pcapng"
             self._head = head
         else:
@@ -1033,7 +1041,7 @@ class Capture:
                             warn(f"section header block too short after frame {frame}, stopping")
                             return
                         major = opt(buf, off + 12)[0]
-                        if major != 1:
+                        if major != PCAPNG_MAJOR_VERSION:
                             stats.malformed += 1
                             warn(f"unsupported pcapng major version {major} after frame {frame}, stopping")
                             return

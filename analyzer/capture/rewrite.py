@@ -30,7 +30,7 @@ import struct
 from typing import BinaryIO, Iterable
 
 from .model import CaptureError
-from .reader import MAX_DECOMPRESSED_SIZE, MAX_RECORD
+from .reader import MAX_DECOMPRESSED_SIZE, MAX_RECORD, PCAPNG_MAJOR_VERSION
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
@@ -157,6 +157,10 @@ def _copy_pcapng(src: _Source, magic: bytes, out: BinaryIO, secrets: list[tuple[
             rest = src.read(total - 12)
             if len(rest) < total - 12:
                 raise CaptureError(f"truncated section header at offset {at}", src.path)
+            major, minor = struct.unpack(e + "HH", rest[:4])
+            if major != PCAPNG_MAJOR_VERSION:   # a reader stops at it: the copy would lose what follows
+                raise CaptureError(f"unsupported pcapng version {major}.{minor} in the section header at "
+                                   f"offset {at}", src.path)
             body = bom + rest[:4] + struct.pack(e + "q", _UNKNOWN_SECTION_LENGTH) + rest[12:]
             if struct.unpack(e + "I", body[-4:])[0] != total:
                 raise CaptureError(f"section header at offset {at}: lengths disagree", src.path)
@@ -200,7 +204,7 @@ def _copy_pcap(src: _Source, magic: bytes, out: BinaryIO, secrets: list[tuple[in
     if linktype > _MAX_PCAPNG_LINKTYPE:
         raise CaptureError(f"link type {linktype} does not fit a pcapng interface (16 bits)", src.path)
     w = "<"   # the new file's byte order
-    shb = struct.pack(w + "IHHq", _BOM, 1, 0, _UNKNOWN_SECTION_LENGTH)
+    shb = struct.pack(w + "IHHq", _BOM, PCAPNG_MAJOR_VERSION, 0, _UNKNOWN_SECTION_LENGTH)
     shb += _option(w, _OPT_SHB_USERAPPL, USER_APPLICATION.encode()) + _option(w, _OPT_END, b"")
     out.write(_block(w, _SHB, shb))
     for stype, data in secrets:
