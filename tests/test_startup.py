@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CAPTURE = ROOT / "captures" / "tls12-ecdhe.pcap"
 
 # third-party packages only some commands need
-HEAVY_PACKAGES = ("pandas", "pyarrow", "cryptography", "dask", "distributed", "numpy", "rich")
+HEAVY_PACKAGES = ("pandas", "pyarrow", "cryptography", "dask", "distributed", "numpy", "rich", "pydantic")
 # our own modules that pull in the parsers (and with them cryptography) or the writers
 HEAVY_OURS = ("analyzer.pipeline", "analyzer.batch", "analyzer.tls", "analyzer.tcp", "analyzer.udp",
               "analyzer.dtls", "analyzer.quic", "analyzer.capture", "analyzer.decrypt", "analyzer.report")
