@@ -114,57 +114,84 @@ def _csv_field(text: str) -> str:
     return text
 
 
-def _csv_rows(rows: Rows) -> Iterator[list[Any]]:
-    """Rows as finished CSV fields: what `_csv_cell` gives for every value, quoted as
-    `csv.writer` would, touching only the columns that can need it (text, lists, times);
-    None stays None. Text and list fields repeat across rows, so their quoted forms are
-    cached (per-cell calls and csv.writer's character scan were 0.8 s of 20,000 rows)."""
-    kinds = [c.type for c in COLUMNS]
-    text = [i for i, k in enumerate(kinds) if k == "string"]
-    lists = [i for i, k in enumerate(kinds) if k == "list"]
-    times = [i for i, k in enumerate(kinds) if k == "time"]
-    formula = frozenset(_FORMULA_START)
-    fields: dict[str, str] = {}                 # text value -> field
-    joined: dict[int, tuple[Any, str]] = {}     # id(list value) -> (value, field): list values are shared between rows
-    for r in rows.rows:
-        row = list(r)
-        for i in text:
-            v = row[i]
-            if v is not None and v.__class__ is str:
-                f = fields.get(v)
-                if f is None:
-                    f = _csv_field("'" + v if v and v[0] in formula else v)
-                    if len(fields) < 50_000:
-                        fields[v] = f
-                row[i] = f
-        for i in lists:
-            v = row[i]
-            if v is not None:
-                hit = joined.get(id(v))
-                if hit is None or hit[0] is not v:
-                    hit = (v, _csv_field(csv_safe(";".join(str(x) for x in v))))
-                    if len(joined) < 100_000:
-                        joined[id(v)] = hit
-                row[i] = hit[1]
-        for i in times:
-            v = row[i]
-            if v is not None:
-                row[i] = v.isoformat()
-        yield row
+# How `_csv_line` writes each column's cells (one byte per column of COLUMNS).
+_CELL_PLAIN = 0   # numbers and booleans: str()
+_CELL_TEXT = 1    # text: formula-guarded and quoted (cached per value)
+_CELL_LIST = 2    # lists: `;`-joined, guarded and quoted (cached per shared list value)
+_CELL_TIME = 3    # times: ISO 8601
+_CELL_KIND = {"string": _CELL_TEXT, "list": _CELL_LIST, "time": _CELL_TIME}
+#: distinct text cells and list cells whose finished field is remembered while writing one table
+MAX_CACHED_TEXT_FIELDS = 50_000
+MAX_CACHED_LIST_FIELDS = 100_000
+
+
+def _cell_kinds() -> bytes:
+    return bytes(_CELL_KIND.get(c.type, _CELL_PLAIN) for c in COLUMNS)
+
+
+def _text_field(v: str, fields: dict[str, str]) -> str:
+    """A text cell's field: what `_csv_cell` gives, quoted as `csv.writer` would (cached)."""
+    f = fields.get(v)
+    if f is None:
+        f = _csv_field("'" + v if v and v[0] in _FORMULA_START else v)
+        if len(fields) < MAX_CACHED_TEXT_FIELDS:
+            fields[v] = f
+    return f
+
+
+def _list_field(v: Any, joined: dict[int, tuple[Any, str]]) -> str:
+    """A list cell's field. List values are shared between rows (see TableBuilder), so the
+    field is cached by the value's identity (the value is kept beside it, so the id stays its)."""
+    hit = joined.get(id(v))
+    if hit is None or hit[0] is not v:
+        hit = (v, _csv_field(csv_safe(";".join(map(str, v)))))
+        if len(joined) < MAX_CACHED_LIST_FIELDS:
+            joined[id(v)] = hit
+    return hit[1]
+
+
+def _csv_line(row: tuple[Any, ...], kinds: bytes, fields: dict[str, str], joined: dict[int, tuple[Any, str]]) -> str:
+    """One row as a CSV line (without its line end): every value as `_csv_cell` gives it,
+    quoted as `csv.writer` would, in one pass over the row. Text and list fields repeat across
+    rows, so their finished forms are cached (per-cell calls and csv.writer's character scan
+    were 0.8 s of 20,000 rows)."""
+    cells = []
+    append = cells.append
+    for i in range(len(row)):
+        v = row[i]
+        if v is None:
+            append("")
+            continue
+        kind = kinds[i]
+        if kind == _CELL_TEXT and v.__class__ is str:
+            append(_text_field(v, fields))
+        elif kind == _CELL_LIST:
+            append(_list_field(v, joined))
+        elif kind == _CELL_TIME:
+            append(v.isoformat())
+        else:
+            append(str(v))
+    return ",".join(cells)
 
 
 def write_csv(rows: Rows, out: IO[str]) -> None:
     """CSV exactly as `csv.writer(lineterminator="\\n")` writes the `_csv_cell` values (the
-    header through it, the rows joined here from fields `_csv_rows` quoted)."""
+    header through it, the rows by `_csv_line`)."""
     csv.writer(out, lineterminator="\n").writerow(rows.names)
+    kinds = _cell_kinds()
+    fields: dict[str, str] = {}
+    joined: dict[int, tuple[Any, str]] = {}
     lines: list[str] = []
-    for row in _csv_rows(rows):
-        lines.append(",".join(map(str, ["" if v is None else v for v in row])))
-        if len(lines) >= 512:
+    for r in rows.rows:
+        lines.append(_csv_line(r, kinds, fields, joined))
+        if len(lines) >= _CSV_LINES_PER_WRITE:
             out.write("\n".join(lines) + "\n")
             lines.clear()
     if lines:
         out.write("\n".join(lines) + "\n")
+
+
+_CSV_LINES_PER_WRITE = 512
 
 
 def write_parquet(rows: Rows, path: str) -> None:
