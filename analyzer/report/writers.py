@@ -19,7 +19,7 @@ import json
 import math
 import re
 import sys
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
 from rich.console import Console
 from rich.markup import escape
