@@ -689,6 +689,26 @@ def test_max_rows_in_memory_spills_sorted_runs_and_reads_them_back(monkeypatch, 
     assert set(glob.glob(os.path.join(tempfile.gettempdir(), "handshake-analyzer-rows-*"))) <= leftovers
 
 
+def test_max_rows_in_memory_is_held_and_one_more_spills(monkeypatch) -> None:
+    """A TableBuilder holds MAX_ROWS_IN_MEMORY rows; the next one (by `add` or `add_row`) spills them."""
+    monkeypatch.setattr(table_mod, "MAX_ROWS_IN_MEMORY", 4)
+    summaries = [s for p in sorted(CAPTURES.glob("*.pcap"))[:3] for s in analyze_file(p)]
+    assert len(summaries) >= 5
+    for how in ("add", "add_row"):
+        b = TableBuilder()
+        rows = TableBuilder()
+        for s in summaries:
+            rows.add(s)
+        source = list(rows.table().rows)
+        for k in range(5):
+            if how == "add":
+                b.add(summaries[k])
+            else:
+                b.add_row(source[k])
+            assert (b._runs is None) == (k < 4), (how, k)
+        assert b.rows == 5
+
+
 def test_keylog_check_lists_at_most_max_listed_problems(monkeypatch: pytest.MonkeyPatch) -> None:
     from analyzer.decrypt import check as check_mod
 

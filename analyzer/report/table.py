@@ -279,9 +279,9 @@ class TableBuilder:
                         intern[t] = t
                     shared = t
                 vals[i] = shared
-        self._rows.append(tuple(vals))
-        if len(self._rows) >= MAX_ROWS_IN_MEMORY:
+        if len(self._rows) >= MAX_ROWS_IN_MEMORY:  # full: this row is one more than it holds
             self._spill()
+        self._rows.append(tuple(vals))
 
     def add_row(self, row: tuple[Any, ...]) -> None:
         """Add a finished row (a tuple in `COLUMNS` order, e.g. from a batch worker process)."""
