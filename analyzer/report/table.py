@@ -49,6 +49,7 @@ class Column:
     get: Callable[[ConnectionSummary], Any]
     doc: str
     attr: str | None = None  # the summary attribute the value is, when `get` is just that
+    leaf: str | None = None  # the leaf certificate's (CertInfo) attribute the value is, when `get` is `_leaf(leaf)`
 
 
 def _finished_verified(client: bool | None, server: bool | None) -> str | None:
@@ -69,6 +70,11 @@ def _attr(name: str) -> Callable[[ConnectionSummary], Any]:
 
 def _c(name: str, typ: str, doc: str, get: Callable[[ConnectionSummary], Any] | None = None) -> Column:
     return Column(name, typ, get or _attr(name), doc, None if get else name)
+
+
+def _cert_column(name: str, typ: str, doc: str, attr: str) -> Column:
+    """A column of the server's leaf certificate: its `CertInfo` attribute `attr`, empty without one."""
+    return Column(name, typ, _leaf(attr), doc, None, attr)
 
 
 def _no_link(s: ConnectionSummary) -> None:
@@ -156,17 +162,17 @@ COLUMNS: list[Column] = [
     _c("srtp_profile", _STR, "DTLS use_srtp: the SRTP protection profile the server chose."),
     _c("dtls_connection_id", _BOOL, "DTLS connection IDs in use (RFC 9146 for 1.2, RFC 9147 for 1.3): both hellos carried connection_id with a non-empty CID, or CID records were seen."),
     _c("dtls_packets", _STR, "DTLS rows: what was counted, not parsed (only the non-zero ones): datagrams of other protocols on the 5-tuple by RFC 7983 (`stun`, `zrtp`, `turn_channel`, `rtp`, `other`), `duplicate_records`, `retransmitted_fragments`, `retransmitted_encrypted`, `unified_records` (DTLS 1.3), `cid_records`, `ack_records`, `undecrypted_records`."),
-    _c("cert_subject", _STR, "Server leaf certificate subject (RFC 4514).", _leaf("subject")),
-    _c("cert_issuer", _STR, "Its issuer.", _leaf("issuer")),
-    _c("cert_serial", _STR, "Its serial number (hex).", _leaf("serial")),
-    _c("cert_not_before", _TS, "Its validity start (UTC).", _leaf("not_before")),
-    _c("cert_not_after", _TS, "Its validity end (UTC).", _leaf("not_after")),
+    _cert_column("cert_subject", _STR, "Server leaf certificate subject (RFC 4514).", "subject"),
+    _cert_column("cert_issuer", _STR, "Its issuer.", "issuer"),
+    _cert_column("cert_serial", _STR, "Its serial number (hex).", "serial"),
+    _cert_column("cert_not_before", _TS, "Its validity start (UTC).", "not_before"),
+    _cert_column("cert_not_after", _TS, "Its validity end (UTC).", "not_after"),
     _c("cert_sans", _LIST, "Its subjectAltNames (`DNS:`, `IP:` ...).", lambda s: list(s.cert.sans) if s.cert else []),
-    _c("cert_key_type", _STR, "Its public key type (`RSA`, `EC secp256r1`, `Ed25519` ...).", _leaf("key_type")),
-    _c("cert_key_bits", _INT, "Its public key size in bits.", _leaf("key_bits")),
-    _c("cert_signature_algorithm", _STR, "Its signature algorithm (e.g. `sha256WithRSAEncryption`).", _leaf("signature_algorithm")),
-    _c("cert_sha256", _STR, "SHA-256 of its DER (hex).", _leaf("sha256")),
-    _c("cert_self_signed", _BOOL, "Its subject equals its issuer.", _leaf("self_signed")),
+    _cert_column("cert_key_type", _STR, "Its public key type (`RSA`, `EC secp256r1`, `Ed25519` ...).", "key_type"),
+    _cert_column("cert_key_bits", _INT, "Its public key size in bits.", "key_bits"),
+    _cert_column("cert_signature_algorithm", _STR, "Its signature algorithm (e.g. `sha256WithRSAEncryption`).", "signature_algorithm"),
+    _cert_column("cert_sha256", _STR, "SHA-256 of its DER (hex).", "sha256"),
+    _cert_column("cert_self_signed", _BOOL, "Its subject equals its issuer.", "self_signed"),
     _c("cert_chain_length", _INT, "Certificates in the server's Certificate message.", lambda s: s.cert_count if s.cert_chain else None),
     _c("cert_chain_sha256", _LIST, "SHA-256 of each certificate of the chain, leaf first.", lambda s: [c.sha256 for c in s.cert_chain]),
     _c("cert_chain_subjects", _LIST, "Subject of each certificate of the chain, leaf first.", lambda s: [c.subject for c in s.cert_chain]),
@@ -256,10 +262,14 @@ class TableBuilder:
         # the plain attributes in one C call, then the computed columns (a call per value cost
         # ~30 us per row)
         plain = [i for i, c in enumerate(COLUMNS) if c.attr is not None]
-        computed = [i for i, c in enumerate(COLUMNS) if c.attr is None]
+        leaf = [i for i, c in enumerate(COLUMNS) if c.leaf is not None]
+        computed = [i for i, c in enumerate(COLUMNS) if c.attr is None and c.leaf is None]
         self._plain = operator.attrgetter(*(COLUMNS[i].attr for i in plain))
+        # the leaf certificate's columns in one C call too (one lookup of the leaf per row)
+        self._leaf = operator.attrgetter(*(COLUMNS[i].leaf for i in leaf))
+        self._no_leaf = (None,) * len(leaf)
         self._computed = [COLUMNS[i].get for i in computed]
-        position = {col: k for k, col in enumerate(plain + computed)}
+        position = {col: k for k, col in enumerate(plain + leaf + computed)}
         self._order = operator.itemgetter(*(position[i] for i in range(len(COLUMNS))))
         self._rows: list[tuple[Any, ...]] = []
         self._intern: dict[tuple[Any, ...], tuple[Any, ...]] = {}
@@ -267,11 +277,17 @@ class TableBuilder:
         self._spilled = 0
 
     def add(self, s: ConnectionSummary) -> None:
-        vals = list(self._order(self._plain(s) + tuple([get(s) for get in self._computed])))
+        chain = s.cert_chain
+        cert = chain[0] if chain else None
+        certs = self._leaf(cert) if cert is not None else self._no_leaf
+        vals = list(self._order(self._plain(s) + certs + tuple([get(s) for get in self._computed])))
         intern = self._intern
         for i in _LIST_INDEX:
             v = vals[i]
             if v is not None:
+                if not v:
+                    vals[i] = ()   # the one empty tuple: no lookup (half the list values are empty)
+                    continue
                 t = tuple(v)
                 shared = intern.get(t)
                 if shared is None:
@@ -294,7 +310,7 @@ class TableBuilder:
         vals = None
         for i in _LIST_INDEX:
             v = row[i]
-            if v is not None:
+            if v:   # (None and the empty tuple, which is one object already, need no lookup)
                 shared = intern.setdefault(v, v)
                 if shared is not v:
                     if vals is None:
