@@ -709,6 +709,32 @@ def test_max_rows_in_memory_is_held_and_one_more_spills(monkeypatch) -> None:
         assert b.rows == 5
 
 
+def test_csv_field_caches_past_their_bounds_give_the_same_csv(monkeypatch) -> None:
+    """Past MAX_CACHED_TEXT_FIELDS / MAX_CACHED_LIST_FIELDS the CSV writer formats fields anew: same bytes."""
+    import io
+
+    from analyzer.report import writers as writers_mod
+
+    b = TableBuilder()
+    for p in sorted(CAPTURES.glob("*.pcap*")):
+        for s in analyze_file(p):
+            b.add(s)
+    rows = b.table()
+    full = io.StringIO()
+    writers_mod.write_csv(rows, full)
+    monkeypatch.setattr(writers_mod, "MAX_CACHED_TEXT_FIELDS", 2)
+    monkeypatch.setattr(writers_mod, "MAX_CACHED_LIST_FIELDS", 1)
+    fields: dict = {}
+    joined: dict = {}
+    kinds = writers_mod._cell_kinds()
+    lines = [writers_mod._csv_line(r, kinds, fields, joined) for r in rows.rows]
+    assert len(fields) == 2 and len(joined) == 1      # the caches stopped at their bounds
+    bounded = io.StringIO()
+    writers_mod.write_csv(rows, bounded)
+    assert bounded.getvalue() == full.getvalue()
+    assert full.getvalue().splitlines()[1:] == lines
+
+
 def test_keylog_check_lists_at_most_max_listed_problems(monkeypatch: pytest.MonkeyPatch) -> None:
     from analyzer.decrypt import check as check_mod
 
@@ -744,7 +770,7 @@ BOUND_NAMES = [
     "MAX_LISTED", "MAX_PSK_BYTES",
     "MAX_PREAMBLE_BYTES", "MAX_RECOGNITION_BYTES", "MAX_LINE", "MAX_NOTES", "MAX_LINE_GUESS",
     "MAX_REMEMBERED_SESSIONS", "MAX_LINEAGE_RECORDS_IN_MEMORY", "MAX_TICKETS_KEPT",  # crossed in test_lineage.py
-    "MAX_PSK_IDENTITIES_KEPT", "MAX_CHILDREN_LISTED",
+    "MAX_PSK_IDENTITIES_KEPT", "MAX_CHILDREN_LISTED", "MAX_CACHED_TEXT_FIELDS", "MAX_CACHED_LIST_FIELDS",
 ]
 
 
