@@ -743,6 +743,11 @@ def bench_file(path: Path, args: argparse.Namespace, tshark: str | None, ssldump
 # issue 14's speed targets (tshark time / ours): with the default --jobs, and with --jobs 1
 TARGETS = {"handshake-heavy": 5.0, "bulk-heavy": 15.0}
 TARGETS_ONE_JOB = {"handshake-heavy": 3.0}
+
+
+def speed_targets(jobs: int | None) -> dict[str, float]:
+    """The speed targets of a run with `--jobs jobs` (None: the default)."""
+    return TARGETS_ONE_JOB if jobs == 1 else TARGETS
 # the aim against ssldump (issue 14): our time within 1.5x of ssldump's on handshake-heavy,
 # i.e. ssldump time / ours at least 1 / 1.5
 SSLDUMP_AIMS = {"handshake-heavy": 1 / 1.5}
@@ -797,7 +802,7 @@ def print_table(results: list[dict[str, Any]], jobs: int | None = None) -> None:
         name = Path(r["file"]).name
         stem = name.split(".")[0]
         ag = r["agreement"]
-        want = (TARGETS_ONE_JOB if jobs == 1 else TARGETS).get(stem)
+        want = speed_targets(jobs).get(stem)
         notes = []
         if want and r["ratio"] is not None:
             notes.append(f"speed target >= {want:g}x: {'met' if r['ratio'] >= want else 'NOT met'} ({r['ratio']:.2f}x)")
@@ -976,7 +981,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "commands": {"ours": ours_cmd(Path("FILE"), "OUT.csv", args.ours_cmd, args.jobs),
                      "tshark": tshark_cmd(Path("FILE"), tshark or "tshark"),
                      "ssldump": ssldump_cmd(Path("FILE"), ssldump, shlex.split(args.ssldump_args)) if ssldump else None},
-        "targets": {"speed_ratio": TARGETS_ONE_JOB if args.jobs == 1 else TARGETS, "peak_mb": MEMORY_TARGET_MB},
+        "targets": {"speed_ratio": speed_targets(args.jobs), "peak_mb": MEMORY_TARGET_MB},
         "ours_startup": {"command": STARTUP_PROBE, "seconds": base.seconds, "peak_mb": base.peak_mb},
         "connections_help": {"command": HELP_CMD, "seconds": help_s, "peak_mb": help_mb},
         "results": results,

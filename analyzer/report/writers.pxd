@@ -5,5 +5,5 @@ cimport cython
 
 cpdef str _text_field(str v, dict fields)
 cpdef str _list_field(object v, dict joined)
-@cython.locals(i=Py_ssize_t, n=Py_ssize_t, kind=int, cells=list)
+@cython.locals(i=Py_ssize_t, kind=int, cells=list)
 cpdef str _csv_line(tuple row, bytes kinds, dict fields, dict joined)

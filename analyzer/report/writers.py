@@ -133,7 +133,7 @@ def _text_field(v: str, fields: dict[str, str]) -> str:
     """A text cell's field: what `_csv_cell` gives, quoted as `csv.writer` would (cached)."""
     f = fields.get(v)
     if f is None:
-        f = _csv_field("'" + v if v and v[0] in _FORMULA_START else v)
+        f = _csv_field(csv_safe(v))
         if len(fields) < MAX_CACHED_TEXT_FIELDS:
             fields[v] = f
     return f
@@ -174,6 +174,9 @@ def _csv_line(row: tuple[Any, ...], kinds: bytes, fields: dict[str, str], joined
     return ",".join(cells)
 
 
+_CSV_LINES_PER_WRITE = 512   # lines joined into one write
+
+
 def write_csv(rows: Rows, out: IO[str]) -> None:
     """CSV exactly as `csv.writer(lineterminator="\\n")` writes the `_csv_cell` values (the
     header through it, the rows by `_csv_line`)."""
@@ -189,9 +192,6 @@ def write_csv(rows: Rows, out: IO[str]) -> None:
             lines.clear()
     if lines:
         out.write("\n".join(lines) + "\n")
-
-
-_CSV_LINES_PER_WRITE = 512
 
 
 def write_parquet(rows: Rows, path: str) -> None:
