@@ -144,6 +144,24 @@ def test_pure_variable_loads_every_hot_module_from_source() -> None:
     assert len(files) == len(_core.COMPILED_MODULES) and all(f.endswith(".py") for f in files)
 
 
+def test_pure_core_runs_without_cython(tmp_path: Path) -> None:
+    """The pure core needs no Cython at run time (a build without a compiler installs no Cython):
+    with `import cython` failing, the reader's type declarations come from `analyzer._shadow`
+    and the rows are the pure core's own."""
+    code = ("import sys, runpy\n"
+            "sys.modules['cython'] = None  # import cython raises ImportError\n"
+            "from analyzer.capture import reader\n"
+            "assert reader.cython.__name__ == 'analyzer._shadow', reader.cython\n"
+            "sys.argv = ['handshake-analyzer', *sys.argv[1:]]\n"
+            "runpy.run_module('analyzer', run_name='__main__')\n")
+    out = tmp_path / "no-cython.csv"
+    res = subprocess.run([sys.executable, "-c", code, "connections", str(ROOT / "captures"), "-f", "csv", "-o",
+                          str(out), "--quiet", "--jobs", "1"], cwd=ROOT, env=_env(True), capture_output=True,
+                         text=True, timeout=TIMEOUT)
+    assert res.returncode in (0, 1), res.stderr
+    assert out.read_bytes() == _analyze([str(ROOT / "captures")], True, tmp_path / "pure.csv")
+
+
 def _fake_package(base: Path, stale: str | None = None, missing: str | None = None) -> None:
     """Sources and (empty) extension files for every listed module under `base`."""
     suffix = _core.importlib.machinery.EXTENSION_SUFFIXES[0]

@@ -22,11 +22,14 @@ the frame, and reading resumes at the next plausible record or block
 error past ``max_decompressed`` bytes; interfaces and Decryption Secrets Blocks
 are bounded (see the constants below and README.md "Bounds").
 
-The record loop and the segment decoder are one generator per format: the
-common frame (Ethernet, IPv4 without options, unfragmented, TCP) is decoded
-with a single ``struct`` call right where the record header is read; every
+The record loop is one generator per format; the common frame (Ethernet, IPv4
+without options, unfragmented, TCP) is decoded inline by ``_common_frame``; every
 other frame goes to ``Capture._decode`` (other link types, VLAN, IPv6, IPv4
-options) and from there to ``linklayer.FrameDecoder``.
+options) and from there to ``linklayer.FrameDecoder``. Compiled, the generators'
+locals are C integers (``@cython.locals``: a ``.pxd`` cannot type a generator)
+and the headers are read through a C pointer into the chunk buffer (``_u16be``,
+``_u32``: C functions declared in ``reader.pxd``); pure, the same code indexes
+the buffer.
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ import os
 import struct
 import zlib
 from typing import BinaryIO, Callable, Iterator
+
+try:
+    import cython
+except ImportError:  # the pure core without Cython installed: the type declarations do nothing
+    from .. import _shadow as cython
 
 from .linklayer import FRAGMENT_TIMEOUT, MAX_PENDING_FRAGMENTS, FragmentReassembler, FrameDecoder
 from .model import CaptureError, CaptureStats, FrameCounts
@@ -78,37 +86,131 @@ _BOM_BE = b"\x1a\x2b\x3c\x4d"
 #: 1.0 and 1.2 are both in use and read alike).
 PCAPNG_MAJOR_VERSION = 1
 
-# Per byte order: block header, block header + EPB fields, u32, PB fields, IDB fields,
-# option header, i64.
+# Per byte order, the fields of the blocks read outside the hot path: PB fields, IDB fields,
+# option header, i64, DSB fields.
 _NG = {
     e: (
-        struct.Struct(e + "II").unpack_from,
-        struct.Struct(e + "IIIIIII").unpack_from,
-        struct.Struct(e + "I").unpack_from,
         struct.Struct(e + "HHIIII").unpack_from,
         struct.Struct(e + "HHI").unpack_from,
         struct.Struct(e + "HH").unpack_from,
         struct.Struct(e + "q").unpack_from,
+        struct.Struct(e + "II").unpack_from,
     )
     for e in "<>"
 }
 
-# Hot-path header layouts.
+# Header layouts of the general decoder (`Capture._decode`).
 _U16 = struct.Struct(">H").unpack_from
 _U32LE = struct.Struct("<I").unpack_from
 _IP4 = struct.Struct(">BxHxxHxB2x4s4s").unpack_from  # vihl, tlen, frag, proto, src, dst
 _IP6 = struct.Struct(">4xHB x16s16s").unpack_from  # plen, nxt, src, dst
 _TCP = struct.Struct(">HHIIH").unpack_from  # sport, dport, seq, ack, offset/flags
-# The common frame (needs _ETH4TCP_MIN captured bytes), Ethernet/IPv4/TCP, in two steps: the
-# checks, the 4-tuple as on the wire (src, dst, sport, dport: 12 bytes, the SegmentFilter's
-# key) and the TCP offset/flags; then, for a segment that is yielded, the addresses, ports and
-# sequence numbers. Most bulk segments stop after the first (fewer objects per frame: the two
-# parts of bulk-heavy.pcap 0.69/0.79 s -> 0.60/0.72 s; one struct for all fields before).
-_ETH4TCP_HEAD = struct.Struct(">12xHBxH2xHxB2x12s8xH").unpack_from
-_ETH4TCP_ADDR = struct.Struct(">4s4sHHII").unpack_from
-_ETH4TCP_MIN = 54  # Ethernet 14 + IPv4 20 + TCP 20
+
+# The common frame, decoded inline by the record loops (`_common_frame`): Ethernet, IPv4 without
+# options and not a fragment, TCP. Offsets from the start of the frame:
+_ETH4TCP_MIN = 54            # captured bytes it needs: Ethernet 14 + IPv4 20 + TCP 20
+_AT_ETHERTYPE = 12
+_AT_IP = 14                  # version and header length (0x45: IPv4, 20 bytes)
+_AT_IP_TOTAL_LENGTH = 16
+_AT_IP_FRAGMENT = 20         # flags and fragment offset
+_AT_IP_PROTOCOL = 23
+_AT_IP_SRC = 26              # then dst (30), the TCP ports (34, 36): the 12-byte 4-tuple key
+_AT_IP_DST = 30
+_AT_TCP = 34                 # source port, destination port (36), sequence (38), ack (42)
+_AT_TCP_OFFSET_FLAGS = 46
+_ETHERTYPE_IPV4 = 0x0800
+_IPV4_NO_OPTIONS = 0x45
+_IPPROTO_TCP = 6
+_IP_MORE_FRAGMENTS_OR_OFFSET = 0x3FFF
+_TCP_MIN_DATA_OFFSET = 0x5000  # data offset 5 (20 bytes) in the offset/flags field
+_TCP_FLAG_BITS = 0x1FF
+_SYN_FIN_RST = 0x07
+#: What `_common_frame` returns for a segment the SegmentFilter counted.
+_COUNTED = object()
+#: pcap record header: seconds, fraction, captured length, original length.
+_PCAP_RECORD_HEADER = 16
+#: pcapng Enhanced Packet Block: type, length, interface, timestamp (high, low), captured and
+#: original length, then the packet.
+_EPB_HEADER = 28
 _VLANS = (0x8100, 0x88A8, 0x9100)
 _RAW = (101, 12, 14, 228, 229)
+
+
+# Reading integers and addresses from a record buffer. Compiled, ``p`` is a C pointer into the
+# chunk buffer and these are inline C (reader.pxd); pure, ``p`` is the buffer itself. Callers
+# check every offset against the buffer's length first.
+def _u16be(p, i: int) -> int:
+    """The big-endian 16-bit integer at ``p[i]``."""
+    return p[i] << 8 | p[i + 1]
+
+
+def _u32be(p, i: int) -> int:
+    """The big-endian 32-bit integer at ``p[i]``."""
+    b0 = p[i]
+    b1 = p[i + 1]
+    b2 = p[i + 2]
+    b3 = p[i + 3]
+    return b0 << 24 | b1 << 16 | b2 << 8 | b3
+
+
+def _u32(p, i: int, little: bool) -> int:
+    """The 32-bit integer at ``p[i]`` in the file's byte order."""
+    if not little:
+        return _u32be(p, i)
+    b0 = p[i]
+    b1 = p[i + 1]
+    b2 = p[i + 2]
+    b3 = p[i + 3]
+    return b3 << 24 | b2 << 16 | b1 << 8 | b0
+
+
+def _wire_bytes(p, i: int, n: int) -> bytes:
+    """``n`` bytes at ``p[i]``, as a new ``bytes`` (an address, a 4-tuple key). (A slice of the C
+    pointer is one already; a slice of the pure core's ``bytearray`` buffer is not.)"""
+    return p[i:i + n] if cython.compiled else bytes(p[i:i + n])
+
+
+def _epb_time(p, at: int, little: bool, ifaces: list) -> float:
+    """The timestamp of the Enhanced Packet Block at ``p[at]`` (its interface is defined), in
+    seconds, computed with Python integers: a 64-bit count of nanoseconds divides as exactly as
+    Python's true division rounds it."""
+    tdiv, toff = ifaces[_u32(p, at + 8, little)][1:3]
+    high = _u32(p, at + 12, little)
+    low = _u32(p, at + 16, little)
+    return ((high << 32) | low) / tdiv + toff
+
+
+def _common_frame(p, mv: memoryview, start: int, end: int, frame: int, ts: float, counters: dict,
+                  until: float) -> tuple | object | None:
+    """The common frame at ``p[start:end]`` (at least _ETH4TCP_MIN bytes): Ethernet, IPv4 without
+    options, not a fragment, TCP. Returns its segment tuple (the payload a view of ``mv``);
+    _COUNTED when the SegmentFilter's ``counters`` took it instead (a plain segment of a listed
+    4-tuple before ``until``); None when the frame is not of that kind or its headers disagree
+    (the caller decodes it the general way, which reports what is wrong)."""
+    if (_u16be(p, start + _AT_ETHERTYPE) != _ETHERTYPE_IPV4 or p[start + _AT_IP] != _IPV4_NO_OPTIONS
+            or p[start + _AT_IP_PROTOCOL] != _IPPROTO_TCP
+            or _u16be(p, start + _AT_IP_FRAGMENT) & _IP_MORE_FRAGMENTS_OR_OFFSET):
+        return None
+    offset_flags = _u16be(p, start + _AT_TCP_OFFSET_FLAGS)
+    if offset_flags < _TCP_MIN_DATA_OFFSET:
+        return None
+    ip_end = start + _AT_IP + _u16be(p, start + _AT_IP_TOTAL_LENGTH)  # declared end of the datagram
+    payload_at = start + _AT_TCP + ((offset_flags >> 12) << 2)
+    if payload_at > ip_end:
+        return None
+    plen = ip_end - payload_at
+    if counters:  # see SegmentFilter
+        c = counters.get(_wire_bytes(p, start + _AT_IP_SRC, 12))
+        if c is not None and not offset_flags & _SYN_FIN_RST and ts < until:
+            c[0] = frame
+            c[1] = ts
+            c[2] += 1
+            c[3] += plen
+            return _COUNTED
+    return (frame, ts, _wire_bytes(p, start + _AT_IP_SRC, 4), _u16be(p, start + _AT_TCP),
+            _wire_bytes(p, start + _AT_IP_DST, 4), _u16be(p, start + _AT_TCP + 2),
+            _u32be(p, start + _AT_TCP + 4), _u32be(p, start + _AT_TCP + 8), offset_flags & _TCP_FLAG_BITS,
+            mv[payload_at:ip_end] if ip_end <= end else mv[payload_at:end], plen)
 
 
 class SegmentFilter:
@@ -572,7 +674,13 @@ class Capture:
     # ``_pcapng_records()``, which the tests use to check the fast path against
     # ``FrameDecoder``).
     #
-    # Hot loop. Measured on the shared 2-core dev box (Python 3.11.7; best of 3, old and new
+    # Hot loop. Compiled with typed locals and C reads (callgrind, the first 33,000 frames of
+    # handshake-heavy, `for s in Capture(p).segments(): pass` less the imports): pcap 340 M ->
+    # 138 M instructions (10.3 k -> 4.2 k per frame, most of it now the segment tuple's objects),
+    # the same frames as pcapng 428 M -> 199 M (the timestamp stays Python arithmetic, see
+    # _epb_time). The pure core indexes the buffer instead of one struct call per header: its
+    # loop is slower (0.6 -> 1.5 s on handshake-heavy), a whole pure run ~10 % slower.
+    # Earlier, pure (Python 3.11.7; best of 3, old and new
     # code alternating in one process because the box is shared and timings drift by +-15%):
     # `for s in Capture(p).segments(): pass` over benchmarks/out/bulk-heavy.pcap (1.0M Ethernet/
     # IPv4/TCP frames, 1 GB) 0.97-1.21 s before the record loop and the decoder were merged,
@@ -601,14 +709,21 @@ class Capture:
         """Yield ``(frame, ts, linktype, data, origlen)`` for each pcapng packet block."""
         return self._pcapng_loop(True)
 
+    @cython.locals(p=cython.p_const_uchar, little=cython.bint, n=cython.Py_ssize_t, off=cython.Py_ssize_t,
+                   start=cython.Py_ssize_t, end=cython.Py_ssize_t, incl=cython.Py_ssize_t,
+                   orig=cython.Py_ssize_t, sec=cython.Py_ssize_t, frac=cython.Py_ssize_t,
+                   div=cython.Py_ssize_t, frame=cython.Py_ssize_t, last=cython.Py_ssize_t,
+                   n_other=cython.Py_ssize_t, n_trunc=cython.Py_ssize_t, lo=cython.Py_ssize_t,
+                   hi=cython.Py_ssize_t, minlen=cython.Py_ssize_t, limit=cython.Py_ssize_t,
+                   skipped=cython.Py_ssize_t, ts=cython.double, until=cython.double, have_ts=cython.bint,
+                   first=cython.bint, resync=cython.bint, counters=dict)
     def _pcap_loop(self, raw: bool) -> Iterator[tuple]:
         """Classic pcap: segment tuples, or raw records when ``raw``."""
         if not raw:
             self._start()
         stats = self.stats
-        hdr = struct.Struct(self._endian + "IIII").unpack_from
-        head = _ETH4TCP_HEAD
-        addr = _ETH4TCP_ADDR
+        hdr = struct.Struct(self._endian + "IIII").unpack_from  # (for _pcap_resync)
+        little = self._endian == "<"
         other = self._decode
         div = self._tsdiv
         flt = self._filter
@@ -624,56 +739,57 @@ class Capture:
         skipped = 0
         buf: bytes | bytearray = self._head
         self._head = b""
+        p = buf
         mv = memoryview(buf).toreadonly()
         n = len(buf)
         off = 0
         frame = 0
         n_other = 0  # frames not decoded inline (all the others yield a segment)
         n_trunc = 0
-        ts = None
+        ts = 0.0
+        have_ts = False
         first = not raw
-        lo, hi = self._window(n, 16)
+        lo, hi = self._window(n, _PCAP_RECORD_HEADER)
         try:
             while True:
-                if first and off + 16 <= n:
-                    sec, frac, incl, orig = hdr(buf, off)
-                    if off + 16 + incl <= n:
-                        self.first_ts = sec + frac / div
+                if first and off + _PCAP_RECORD_HEADER <= n:
+                    if off + _PCAP_RECORD_HEADER + _u32(p, off + 8, little) <= n:
+                        self.first_ts = _u32(p, off, little) + _u32(p, off + 4, little) / div
                         first = False
                 if lo >= 0 and not resync:
                     # records wholly before this part (see part()): walk their headers only
                     last = -1
-                    while off + 16 <= n:
-                        sec, frac, incl, orig = hdr(buf, off)
-                        end = off + 16 + incl
-                        if off + 16 >= lo or incl > limit or end > n:
+                    while off + _PCAP_RECORD_HEADER <= n:
+                        incl = _u32(p, off + 8, little)
+                        end = off + _PCAP_RECORD_HEADER + incl
+                        if off + _PCAP_RECORD_HEADER >= lo or incl > limit or end > n:
                             break
-                        if incl < orig:
+                        if incl < _u32(p, off + 12, little):
                             n_trunc += 1
                         frame += 1
                         last = off
                         off = end
                     if last >= 0:
-                        sec, frac = hdr(buf, last)[:2]
-                        ts = sec + frac / div
-                while off + 16 <= n:
+                        ts = _u32(p, last, little) + _u32(p, last + 4, little) / div
+                        have_ts = True
+                while off + _PCAP_RECORD_HEADER <= n:
                     if resync:
-                        p, found = _pcap_resync(buf, off, n, hdr, div, limit, None if ts is None else int(ts),
-                                                self._endian == "<")
+                        q, found = _pcap_resync(buf, off, n, hdr, div, limit, int(ts) if have_ts else None,
+                                                little)
                         if not found:
-                            skipped += p - off
-                            off = p
+                            skipped += q - off
+                            off = q
                             if skipped > MAX_RESYNC_SCAN:
                                 stats.warn(f"frame {frame + 1}: no plausible record in {skipped} bytes, stopping")
                                 return
                             break
-                        skipped += p - off
-                        off = p
+                        skipped += q - off
+                        off = q
                         resync = False
                         stats.warn(f"frame {frame + 1}: resumed after skipping {skipped} damaged bytes "
                                    "(frame numbers from here on may differ from other tools)")
                         continue
-                    sec, frac, incl, orig = hdr(buf, off)
+                    incl = _u32(p, off + 8, little)
                     if incl > limit:
                         stats.malformed += 1
                         stats.warn(f"frame {frame + 1}: implausible captured length {incl}; "
@@ -682,12 +798,16 @@ class Capture:
                         skipped = 1
                         off += 1
                         continue
-                    start = off + 16
+                    start = off + _PCAP_RECORD_HEADER
                     end = start + incl
                     if end > n:
                         break
+                    sec = _u32(p, off, little)
+                    frac = _u32(p, off + 4, little)
+                    orig = _u32(p, off + 12, little)
                     frame += 1
                     ts = sec + frac / div
+                    have_ts = True
                     off = end
                     if incl < orig:
                         n_trunc += 1
@@ -696,24 +816,12 @@ class Capture:
                         if start < lo:
                             continue
                     if incl >= minlen:
-                        et, vihl, tlen, frag, proto, key, of = head(buf, start)
-                        if et == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF and of >= 0x5000:
-                            pend = start + 14 + tlen  # declared end of the IP datagram
-                            poff = start + 34 + ((of >> 12) << 2)
-                            if poff <= pend:
-                                if counters:  # see SegmentFilter
-                                    c = counters.get(key)
-                                    if c is not None and not of & 0x07 and ts < until:
-                                        c[0] = frame
-                                        c[1] = ts
-                                        c[2] += 1
-                                        c[3] += pend - poff
-                                        continue
-                                src, dst, sport, dport, seq, ack = addr(buf, start + 26)
-                                yield (frame, ts, src, sport, dst, dport, seq, ack, of & 0x1FF,
-                                       mv[poff:pend] if pend <= end else mv[poff:end], pend - poff)
+                        seg = _common_frame(p, mv, start, end, frame, ts, counters, until)
+                        if seg is not None:
+                            if seg is not _COUNTED:
+                                yield seg
                                 until = flt.until  # the consumer may have moved it
-                                continue
+                            continue
                     n_other += 1
                     if raw:
                         yield frame, ts, lt, mv[start:end], orig
@@ -725,7 +833,10 @@ class Capture:
                 stats.frames = frame
                 if self._stop:
                     return
-                need = 16 + hdr(buf, off)[2] - (n - off) if off + 16 <= n and not resync else 16
+                if off + _PCAP_RECORD_HEADER <= n and not resync:
+                    need = _PCAP_RECORD_HEADER + _u32(p, off + 8, little) - (n - off)
+                else:
+                    need = _PCAP_RECORD_HEADER
                 nbuf = self._refill(mv[off:], need)
                 if nbuf is None:
                     if resync:
@@ -736,10 +847,11 @@ class Capture:
                 if type(buf) is bytearray:
                     self._spare = buf
                 buf = nbuf
+                p = buf
                 mv = memoryview(buf).toreadonly()
                 n = len(buf)
                 off = 0
-                lo, hi = self._window(n, 16)
+                lo, hi = self._window(n, _PCAP_RECORD_HEADER)
         except (struct.error, IndexError, ValueError) as exc:  # safety net: every length is checked above
             stats.malformed += 1
             stats.warn(f"undecodable record after frame {frame}: {exc}, stopping")
@@ -751,17 +863,24 @@ class Capture:
                 stats.truncated_frames += n_trunc
                 if frame and lt is not None:
                     stats.link_types[lt] = frame
-                if ts is not None:
+                if have_ts:
                     self.last_ts = ts
 
+    @cython.locals(p=cython.p_const_uchar, little=cython.bint, n=cython.Py_ssize_t, off=cython.Py_ssize_t,
+                   start=cython.Py_ssize_t, stop=cython.Py_ssize_t, end=cython.Py_ssize_t,
+                   btype=cython.Py_ssize_t, blen=cython.Py_ssize_t, cap=cython.Py_ssize_t,
+                   orig=cython.Py_ssize_t, iface=cython.Py_ssize_t, frame=cython.Py_ssize_t,
+                   last=cython.Py_ssize_t, f0=cython.Py_ssize_t, n_tcp=cython.Py_ssize_t,
+                   n_trunc=cython.Py_ssize_t, lo=cython.Py_ssize_t, hi=cython.Py_ssize_t,
+                   skipped=cython.Py_ssize_t, ts=cython.double, last_ts=cython.double, until=cython.double,
+                   have_ts=cython.bint, first=cython.bint, fast=cython.bint, resync=cython.bint,
+                   counters=dict, ifaces=list)
     def _pcapng_loop(self, raw: bool) -> Iterator[tuple]:
         """pcapng: segment tuples, or raw records of the packet blocks when ``raw``."""
         if not raw:
             self._start()
         stats = self.stats
         warn = stats.warn
-        head = _ETH4TCP_HEAD
-        addr = _ETH4TCP_ADDR
         other = self._decode
         fast = not raw
         flt = self._filter
@@ -770,19 +889,22 @@ class Capture:
         ltc = stats.link_types  # frames per link type, less those decoded inline (n_tcp, added at the end)
         buf: bytes | bytearray = self._head
         self._head = b""
+        p = buf
         mv = memoryview(buf).toreadonly()
         n = len(buf)
         off = 0
         frame = 0
         n_tcp = 0
         n_trunc = 0
-        ts = None
+        ts = 0.0
+        have_ts = False
         first = not raw
-        lo, hi = self._window(n, 28)
+        lo, hi = self._window(n, _EPB_HEADER)
         last_ts = 0.0
         # interface: (linktype, ts divisor, ts offset seconds, snaplen)
         ifaces: list[tuple[int, int, int, int]] = []
-        bhdr, epbh, u32, pb, idb, opt, i64 = _NG["<"]
+        little = True  # the section's byte order
+        pb, idb, opt, i64, u32pair = _NG["<"]
         resync = False   # after damage: looking for the next plausible block (see _pcapng_resync)
         skipped = 0
         try:
@@ -792,47 +914,42 @@ class Capture:
                     # headers only; anything else is left to the loop below
                     last = -1
                     f0 = off
-                    while off + 28 <= n:
-                        btype, blen, iface, tsh, tsl, cap, orig = epbh(buf, off)
+                    while off + _EPB_HEADER <= n:
+                        blen = _u32(p, off + 4, little)
                         end = off + blen
-                        if (btype != _EPB or off + 28 >= lo or blen < 32 or blen & 3 or blen > MAX_RECORD
-                                or end > n or 32 + cap > blen or iface >= len(ifaces)
-                                or u32(buf, end - 4)[0] != blen):
+                        if (_u32(p, off, little) != _EPB or off + _EPB_HEADER >= lo or blen < 32 or blen & 3
+                                or blen > MAX_RECORD or end > n or 32 + _u32(p, off + 20, little) > blen
+                                or _u32(p, off + 8, little) >= len(ifaces) or _u32(p, end - 4, little) != blen):
                             break
-                        if cap < orig:
+                        if _u32(p, off + 20, little) < _u32(p, off + 24, little):
                             n_trunc += 1
                         frame += 1
                         last = off
                         off = end
                     if last >= 0:
                         if first:
-                            _t, _l, iface, tsh, tsl = epbh(buf, f0)[:5]
-                            _lt, tdiv, toff, _snap = ifaces[iface]
-                            self.first_ts = ((tsh << 32) | tsl) / tdiv + toff
+                            self.first_ts = _epb_time(p, f0, little, ifaces)
                             first = False
-                        _t, _l, iface, tsh, tsl = epbh(buf, last)[:5]
-                        _lt, tdiv, toff, _snap = ifaces[iface]
-                        ts = last_ts = ((tsh << 32) | tsl) / tdiv + toff
+                        ts = last_ts = _epb_time(p, last, little, ifaces)
+                        have_ts = True
                 while off + 12 <= n:
                     if resync:
-                        p = _pcapng_resync(buf, off, n, bhdr is _NG[">"][0])
-                        if p < 0:
+                        q = _pcapng_resync(buf, off, n, not little)
+                        if q < 0:
                             skipped += max(0, n - 11 - off)
                             off = max(off, n - 11)
                             if skipped > MAX_RESYNC_SCAN:
                                 warn(f"frame {frame + 1}: no plausible block in {skipped} bytes, stopping")
                                 return
                             break
-                        skipped += p - off
-                        off = p
+                        skipped += q - off
+                        off = q
                         resync = False
                         warn(f"frame {frame + 1}: resumed after skipping {skipped} damaged bytes "
                              "(frame numbers from here on may differ from other tools)")
                         continue
-                    if off + 28 <= n:
-                        btype, blen, iface, tsh, tsl, cap, orig = epbh(buf, off)
-                    else:
-                        btype, blen = bhdr(buf, off)
+                    btype = _u32(p, off, little)
+                    blen = _u32(p, off + 4, little)
                     if btype == _EPB:  # the hot block type; same checks as the other blocks below
                         # (an EPB cannot be a section header; with fewer than 28 bytes left its
                         # fields are not read: blen < 32 is reported, else end > n)
@@ -845,13 +962,17 @@ class Capture:
                         end = off + blen
                         if end > n:
                             break
-                        if u32(buf, end - 4)[0] != blen:
+                        if _u32(p, end - 4, little) != blen:
                             stats.malformed += 1
                             warn(f"frame {frame + 1}: pcapng block lengths disagree (type {btype:#x}); "
                                  "looking for the next block")
                             resync, skipped, off = True, 1, off + 1
                             continue
                         frame += 1
+                        if blen >= 32:  # (so its fields are in the buffer)
+                            iface = _u32(p, off + 8, little)
+                            cap = _u32(p, off + 20, little)
+                            orig = _u32(p, off + 24, little)
                         if blen < 32:
                             stats.malformed += 1
                             warn(f"frame {frame}: enhanced packet block too short")
@@ -862,9 +983,10 @@ class Capture:
                             stats.malformed += 1
                             warn(f"frame {frame}: packet on undefined interface {iface}")
                         else:
-                            lt, tdiv, toff, _snap = ifaces[iface]
-                            ts = last_ts = ((tsh << 32) | tsl) / tdiv + toff
-                            start = off + 28
+                            lt = ifaces[iface][0]
+                            ts = last_ts = _epb_time(p, off, little, ifaces)
+                            have_ts = True
+                            start = off + _EPB_HEADER
                             stop = start + cap
                             off = end
                             if first:
@@ -877,27 +999,14 @@ class Capture:
                                 lo, hi = self._step(frame, start, lo, hi)
                                 if start < lo:
                                     continue
-                            if lt == 1 and fast and cap >= 54:  # _ETH4TCP_MIN
-                                et, vihl, tlen, frag, proto, key, of = head(buf, start)
-                                if (et == 0x0800 and vihl == 0x45 and proto == 6 and not frag & 0x3FFF
-                                        and of >= 0x5000):
-                                    pend = start + 14 + tlen
-                                    poff = start + 34 + ((of >> 12) << 2)
-                                    if poff <= pend:
-                                        n_tcp += 1
-                                        if counters:  # see SegmentFilter
-                                            c = counters.get(key)
-                                            if c is not None and not of & 0x07 and ts < until:
-                                                c[0] = frame
-                                                c[1] = ts
-                                                c[2] += 1
-                                                c[3] += pend - poff
-                                                continue
-                                        src, dst, sport, dport, seq, ack = addr(buf, start + 26)
-                                        yield (frame, ts, src, sport, dst, dport, seq, ack, of & 0x1FF,
-                                               mv[poff:pend] if pend <= stop else mv[poff:stop], pend - poff)
+                            if lt == 1 and fast and cap >= _ETH4TCP_MIN:
+                                seg = _common_frame(p, mv, start, stop, frame, ts, counters, until)
+                                if seg is not None:
+                                    n_tcp += 1
+                                    if seg is not _COUNTED:
+                                        yield seg
                                         until = flt.until  # the consumer may have moved it
-                                        continue
+                                    continue
                             if raw:
                                 yield frame, ts, lt, mv[start:stop], orig
                                 continue
@@ -912,14 +1021,15 @@ class Capture:
                     if btype == _SHB:
                         bom = buf[off + 8:off + 12]
                         if bom == _BOM_LE:
-                            bhdr, epbh, u32, pb, idb, opt, i64 = _NG["<"]
+                            little = True
                         elif bom == _BOM_BE:
-                            bhdr, epbh, u32, pb, idb, opt, i64 = _NG[">"]
+                            little = False
                         else:
                             stats.malformed += 1
                             warn(f"bad section header byte-order magic after frame {frame}, stopping")
                             return
-                        btype, blen = bhdr(buf, off)
+                        pb, idb, opt, i64, u32pair = _NG["<" if little else ">"]
+                        blen = _u32(p, off + 4, little)
                     if blen < 12 or blen & 3 or blen > MAX_RECORD:
                         stats.malformed += 1
                         warn(f"frame {frame + 1}: bad pcapng block length {blen} (type {btype:#x}); "
@@ -929,7 +1039,7 @@ class Capture:
                     end = off + blen
                     if end > n:
                         break
-                    if u32(buf, end - 4)[0] != blen:
+                    if _u32(p, end - 4, little) != blen:
                         stats.malformed += 1
                         warn(f"frame {frame + 1}: pcapng block lengths disagree (type {btype:#x}); "
                              "looking for the next block")
@@ -941,12 +1051,13 @@ class Capture:
                             stats.malformed += 1
                             warn(f"frame {frame}: simple packet block without interface or too short")
                         else:
-                            orig = u32(buf, off + 8)[0]
+                            orig = _u32(p, off + 8, little)
                             lt, _tdiv, _toff, snap = ifaces[0]
                             cap = min(orig, blen - 16)
                             if snap:
                                 cap = min(cap, snap)
                             ts = last_ts
+                            have_ts = True
                             start = off + 12
                             off = end
                             if first:
@@ -984,6 +1095,7 @@ class Capture:
                             else:
                                 lt, tdiv, toff, _snap = ifaces[iface]
                                 ts = last_ts = ((tsh << 32) | tsl) / tdiv + toff
+                                have_ts = True
                                 start = off + 28
                                 off = end
                                 if first:
@@ -1050,7 +1162,7 @@ class Capture:
                         frame += 1
                     elif btype == _DSB:
                         if blen >= 20:
-                            stype, slen = struct.unpack_from(">II" if bhdr is _NG[">"][0] else "<II", buf, off + 8)
+                            stype, slen = u32pair(buf, off + 8)
                             if 20 + slen <= blen and self._secret_bytes + slen > MAX_SECRETS_BYTES:
                                 warn(f"decryption secrets beyond {MAX_SECRETS_BYTES} bytes after frame {frame}; ignored")
                             elif 20 + slen <= blen:
@@ -1062,7 +1174,7 @@ class Capture:
                     off = end
                 stats.frames = frame
                 if off + 12 <= n and not resync:
-                    need = bhdr(buf, off)[1] if buf[off:off + 4] != _PCAPNG_MAGIC else 0
+                    need = _u32(p, off + 4, little) if buf[off:off + 4] != _PCAPNG_MAGIC else 0
                     need = max(12, min(need, MAX_RECORD) - (n - off))
                 else:
                     need = 12
@@ -1073,9 +1185,7 @@ class Capture:
                     if resync:
                         self._truncated(frame + 1, f"no plausible block in the last {skipped + n - off} bytes")
                     elif off < n:
-                        kind = _U32LE(buf, off)[0] if off + 4 <= n else None
-                        if kind is not None and bhdr is _NG[">"][0]:
-                            kind = struct.unpack_from(">I", buf, off)[0]
+                        kind = _u32(p, off, little) if off + 4 <= n else None
                         if kind in (_EPB, _SPB, _PB):
                             self._truncated(frame + 1, f"packet block cut off ({n - off} bytes left)")
                         else:
@@ -1084,10 +1194,11 @@ class Capture:
                 if type(buf) is bytearray:
                     self._spare = buf
                 buf = nbuf
+                p = buf
                 mv = memoryview(buf).toreadonly()
                 n = len(buf)
                 off = 0
-                lo, hi = self._window(n, 28)
+                lo, hi = self._window(n, _EPB_HEADER)
         except (struct.error, IndexError, ValueError) as exc:  # safety net: every length is checked above
             stats.malformed += 1
             stats.warn(f"undecodable record after frame {frame}: {exc}, stopping")
@@ -1099,7 +1210,7 @@ class Capture:
                 stats.truncated_frames += n_trunc
                 if n_tcp:
                     ltc[1] = ltc.get(1, 0) + n_tcp
-                if ts is not None:
+                if have_ts:
                     self.last_ts = ts
 
     # -- segments ---------------------------------------------------------------------
