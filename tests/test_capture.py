@@ -655,6 +655,29 @@ def test_pcapng_sections_resolutions_dsb(tmp_path, endian):
         assert [int(r[3]) for r in rows] == [s[10] for s in segs]
 
 
+@pytest.mark.parametrize("endian", ["<", ">"])
+def test_pcapng_timestamps_round_as_python_divides(tmp_path, endian):
+    """An EPB timestamp is `count / units_per_second + if_tsoffset` as Python's true division
+    rounds it, on both cores: the compiled reader divides doubles when all three are exact
+    doubles (below 2**53) and Python integers otherwise; the counts straddle that bound."""
+    e = endian
+    eth = bytes(E() / tcp4(b"t"))
+    interfaces = [(6, None), (9, None), (0x80 | 20, 1000), (6, -7), (3, 2**53 + 1)]  # (if_tsresol, if_tsoffset)
+    counts = [T0 * 10**6 + 123457, 2**53 - 1, 2**53, 2**53 + 1, 2**64 - 1, 1, 0, 987654321987654321]
+    blocks = [ng_shb(e)] + [ng_idb(e, 1, tsresol=r, tsoffset=o) for r, o in interfaces]
+    expected = []
+    for i, (r, o) in enumerate(interfaces):
+        units = 2 ** (r & 0x7F) if r & 0x80 else 10 ** r
+        for c in counts:
+            blocks.append(ng_epb(e, i, c, eth))
+            expected.append(c / units + (o or 0))
+    path = tmp_path / "times.pcapng"
+    path.write_bytes(b"".join(blocks))
+    segs, cap = read_all(path)
+    assert [s[1] for s in segs] == expected
+    assert cap.first_ts == expected[0] and cap.last_ts == expected[-1]
+
+
 def test_pcapng_damage(tmp_path):
     e = "<"
     eth = bytes(E() / tcp4(b"ok"))

@@ -19,5 +19,7 @@ cdef bytes _wire_bytes(const unsigned char* p, Py_ssize_t i, Py_ssize_t n)
 @cython.locals(offset_flags=cython.uint, ip_end=Py_ssize_t, payload_at=Py_ssize_t, plen=Py_ssize_t, c=list)
 cdef object _common_frame(const unsigned char* p, object mv, Py_ssize_t start, Py_ssize_t end,
                           Py_ssize_t frame, double ts, dict counters, double until)
-@cython.locals(high=object, low=object)
+cdef long long _EXACT_DOUBLE_INT
+@cython.locals(iface=tuple, high=cython.ulonglong, count=cython.ulonglong, toff=cython.longlong,
+               exact_div=cython.double, exact_off=cython.double)
 cdef double _epb_time(const unsigned char* p, Py_ssize_t at, bint little, list ifaces) except? -1.0

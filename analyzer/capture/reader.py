@@ -170,14 +170,27 @@ def _wire_bytes(p, i: int, n: int) -> bytes:
     return p[i:i + n] if cython.compiled else bytes(p[i:i + n])
 
 
+#: Integers up to this size are exact as doubles (53-bit significand).
+_EXACT_DOUBLE_INT = 1 << 53
+
+
 def _epb_time(p, at: int, little: bool, ifaces: list) -> float:
     """The timestamp of the Enhanced Packet Block at ``p[at]`` (its interface is defined), in
-    seconds, computed with Python integers: a 64-bit count of nanoseconds divides as exactly as
-    Python's true division rounds it."""
-    tdiv, toff = ifaces[_u32(p, at + 8, little)][1:3]
+    seconds: the 64-bit count over the interface's units per second (``if_tsresol``), plus its
+    offset (``if_tsoffset``), as Python's true division rounds it. When count, divisor and offset
+    are exact doubles (microsecond counts, the default, are), the division of the doubles is
+    that same correctly rounded result, so the compiled core does it in C; larger ones
+    (nanosecond counts) are divided as Python integers."""
+    iface = ifaces[_u32(p, at + 8, little)]
+    tdiv = iface[1]
+    toff = iface[2]
     high = _u32(p, at + 12, little)
-    low = _u32(p, at + 16, little)
-    return ((high << 32) | low) / tdiv + toff
+    count = high << 32 | _u32(p, at + 16, little)
+    if count <= _EXACT_DOUBLE_INT and tdiv <= _EXACT_DOUBLE_INT and -_EXACT_DOUBLE_INT <= toff <= _EXACT_DOUBLE_INT:
+        exact_div = tdiv
+        exact_off = toff
+        return count / exact_div + exact_off
+    return int(count) / tdiv + toff
 
 
 def _common_frame(p, mv: memoryview, start: int, end: int, frame: int, ts: float, counters: dict,
