@@ -99,13 +99,6 @@ _NG = {
     for e in "<>"
 }
 
-# Header layouts of the general decoder (`Capture._decode`).
-_U16 = struct.Struct(">H").unpack_from
-_U32LE = struct.Struct("<I").unpack_from
-_IP4 = struct.Struct(">BxHxxHxB2x4s4s").unpack_from  # vihl, tlen, frag, proto, src, dst
-_IP6 = struct.Struct(">4xHB x16s16s").unpack_from  # plen, nxt, src, dst
-_TCP = struct.Struct(">HHIIH").unpack_from  # sport, dport, seq, ack, offset/flags
-
 # The common frame, decoded inline by the record loops (`_common_frame`): Ethernet, IPv4 without
 # options and not a fragment, TCP. Offsets from the start of the frame:
 _ETH4TCP_MIN = 54            # captured bytes it needs: Ethernet 14 + IPv4 20 + TCP 20
@@ -132,8 +125,27 @@ _PCAP_RECORD_HEADER = 16
 #: pcapng Enhanced Packet Block: type, length, interface, timestamp (high, low), captured and
 #: original length, then the packet.
 _EPB_HEADER = 28
-_VLANS = (0x8100, 0x88A8, 0x9100)
-_RAW = (101, 12, 14, 228, 229)
+# The other frames (`_other_frame`).
+_LINKTYPE_NULL = 0
+_LINKTYPE_ETHERNET = 1
+_LINKTYPE_LINUX_SLL = 113
+_LINKTYPE_LINUX_SLL2 = 276
+_ETHERTYPE_IPV6 = 0x86DD
+_ETHERTYPE_VLAN = 0x8100        # 802.1Q
+_ETHERTYPE_QINQ = 0x88A8        # 802.1ad
+_ETHERTYPE_QINQ_OLD = 0x9100
+_ETH_HEADER = 14
+_VLAN_TAG = 4
+_SLL_HEADER = 16
+_SLL_PROTOCOL = 14
+_SLL2_HEADER = 20
+_NULL_HEADER = 4
+_AF_INET = 2
+_IP4_HEADER = 20
+_IP6_HEADER = 40
+_TCP_HEADER = 20
+_IP4_TCP_MIN = _IP4_HEADER + _TCP_HEADER
+_ETH_MIN_FOR_TCP = _ETH_HEADER + _IP4_HEADER    # (then the IP header decides what more it needs)
 
 
 # Reading integers and addresses from a record buffer. Compiled, ``p`` is a C pointer into the
@@ -288,6 +300,113 @@ def _read_min(f: BinaryIO, n: int) -> bytes:
 
 
 _DAY = 86400
+
+
+def _is_vlan(ethertype: int) -> bool:
+    """802.1Q, 802.1ad and the old QinQ tag ethertypes."""
+    return ethertype == _ETHERTYPE_VLAN or ethertype == _ETHERTYPE_QINQ or ethertype == _ETHERTYPE_QINQ_OLD
+
+
+def _ip_version_of(ethertype: int) -> int:
+    return 4 if ethertype == _ETHERTYPE_IPV4 else 6 if ethertype == _ETHERTYPE_IPV6 else 0
+
+
+def _other_frame(p, mv: memoryview, start: int, end: int, frame: int, ts: float, lt: int) -> tuple | None:
+    """The segment tuple of a TCP frame at ``p[start:end]`` of the other common kinds: Ethernet
+    (VLAN tags too), Linux cooked (SLL, SLL2), raw IP or loopback; IPv4 (options too, not a
+    fragment) or IPv6 without extension headers. None for anything else (`FrameDecoder` decodes
+    it and says what it is)."""
+    caplen = end - start
+    ipv = 0  # IP version at `start + off`
+    off = 0
+    if lt == _LINKTYPE_ETHERNET:
+        if caplen >= _ETH_MIN_FOR_TCP:
+            ethertype = _u16be(p, start + _AT_ETHERTYPE)
+            off = _ETH_HEADER
+            while _is_vlan(ethertype) and off + _VLAN_TAG <= caplen:
+                ethertype = _u16be(p, start + off + 2)
+                off += _VLAN_TAG
+            ipv = _ip_version_of(ethertype)
+    elif lt == _LINKTYPE_LINUX_SLL:
+        if caplen >= _SLL_HEADER + _IP4_HEADER:
+            ipv = _ip_version_of(_u16be(p, start + _SLL_PROTOCOL))
+            off = _SLL_HEADER
+    elif lt == _LINKTYPE_LINUX_SLL2:
+        if caplen >= _SLL2_HEADER + _IP4_HEADER:
+            ipv = _ip_version_of(_u16be(p, start))
+            off = _SLL2_HEADER
+    elif _is_raw_ip(lt):
+        if caplen >= _IP4_HEADER:
+            ipv = p[start] >> 4
+    elif lt == _LINKTYPE_NULL:
+        if caplen >= _NULL_HEADER + _IP4_HEADER:
+            family = _u32(p, start, True)
+            ipv = 4 if family == _AF_INET else 6 if _is_af_inet6(family) else 0
+            off = _NULL_HEADER
+    if ipv == 4:
+        return _tcp_in_ipv4(p, mv, start, caplen, off, frame, ts)
+    if ipv == 6:
+        return _tcp_in_ipv6(p, mv, start, caplen, off, frame, ts)
+    return None
+
+
+def _is_raw_ip(lt: int) -> bool:
+    """Link types whose frames begin with the IP header (raw IP, in its several numbers)."""
+    return lt == 101 or lt == 12 or lt == 14 or lt == 228 or lt == 229
+
+
+def _is_af_inet6(family: int) -> bool:
+    """AF_INET6 of the loopback header: Linux/BSD numbers differ (24 NetBSD/OpenBSD, 28 FreeBSD, 30 macOS)."""
+    return family == 24 or family == 28 or family == 30
+
+
+def _tcp_in_ipv4(p, mv: memoryview, start: int, caplen: int, off: int, frame: int, ts: float) -> tuple | None:
+    """The TCP segment in the IPv4 datagram at ``p[start + off]`` (a frame of ``caplen`` bytes),
+    or None (not TCP, a fragment, headers that do not fit)."""
+    if caplen < off + _IP4_TCP_MIN:
+        return None
+    ip = start + off
+    vihl = p[ip]
+    if p[ip + 9] != _IPPROTO_TCP or _u16be(p, ip + 6) & _IP_MORE_FRAGMENTS_OR_OFFSET or vihl >> 4 != 4:
+        return None
+    total_length = _u16be(p, ip + 2)
+    tcp = off + ((vihl & 15) << 2)
+    ip_end = off + total_length if total_length else caplen  # (0: TCP segmentation offload)
+    if tcp < off + _IP4_HEADER or tcp + _TCP_HEADER > ip_end or tcp + _TCP_HEADER > caplen:
+        return None
+    return _tcp_segment(p, mv, start, caplen, tcp, ip_end, _wire_bytes(p, ip + 12, 4), _wire_bytes(p, ip + 16, 4),
+                        frame, ts)
+
+
+def _tcp_in_ipv6(p, mv: memoryview, start: int, caplen: int, off: int, frame: int, ts: float) -> tuple | None:
+    """The TCP segment in the IPv6 packet at ``p[start + off]`` (TCP right after the fixed
+    header), or None."""
+    if caplen < off + _IP6_HEADER + _TCP_HEADER:
+        return None
+    ip = start + off
+    payload_length = _u16be(p, ip + 4)
+    if p[ip + 6] != _IPPROTO_TCP or not payload_length or p[ip] >> 4 != 6:
+        return None
+    tcp = off + _IP6_HEADER
+    ip_end = tcp + payload_length
+    if tcp + _TCP_HEADER > ip_end:
+        return None
+    return _tcp_segment(p, mv, start, caplen, tcp, ip_end, _wire_bytes(p, ip + 8, 16), _wire_bytes(p, ip + 24, 16),
+                        frame, ts)
+
+
+def _tcp_segment(p, mv: memoryview, start: int, caplen: int, tcp: int, ip_end: int, src: bytes, dst: bytes,
+                 frame: int, ts: float) -> tuple | None:
+    """The segment tuple of the TCP header at frame offset ``tcp`` (its 20 bytes are captured),
+    the IP datagram ending at ``ip_end`` (payload beyond ``caplen`` not captured); None when its
+    data offset points outside the datagram."""
+    at = start + tcp
+    offset_flags = _u16be(p, at + 12)
+    payload_at = tcp + ((offset_flags >> 12) << 2)
+    if payload_at < tcp + _TCP_HEADER or payload_at > ip_end:
+        return None
+    return (frame, ts, src, _u16be(p, at), dst, _u16be(p, at + 2), _u32be(p, at + 4), _u32be(p, at + 8),
+            offset_flags & _TCP_FLAG_BITS, mv[start + payload_at:start + min(ip_end, caplen)], ip_end - payload_at)
 
 
 def _pcap_resync(buf: bytes | bytearray, off: int, n: int, hdr: Callable, div: int, limit: int,
@@ -839,7 +958,7 @@ class Capture:
                     if raw:
                         yield frame, ts, lt, mv[start:end], orig
                         continue
-                    seg = other(frame, ts, lt, mv[start:end])
+                    seg = other(frame, ts, lt, buf, mv, start, end)
                     if seg is not None:
                         yield seg
                         until = flt.until
@@ -1024,7 +1143,7 @@ class Capture:
                                 yield frame, ts, lt, mv[start:stop], orig
                                 continue
                             ltc[lt] = ltc.get(lt, 0) + 1
-                            seg = other(frame, ts, lt, mv[start:stop])
+                            seg = other(frame, ts, lt, buf, mv, start, stop)
                             if seg is not None:
                                 yield seg
                                 until = flt.until
@@ -1087,7 +1206,7 @@ class Capture:
                                 yield frame, ts, lt, mv[start:start + cap], orig
                                 continue
                             ltc[lt] = ltc.get(lt, 0) + 1
-                            seg = other(frame, ts, lt, mv[start:start + cap])
+                            seg = other(frame, ts, lt, buf, mv, start, start + cap)
                             if seg is not None:
                                 yield seg
                                 until = flt.until
@@ -1125,7 +1244,7 @@ class Capture:
                                     yield frame, ts, lt, mv[start:start + cap], orig
                                     continue
                                 ltc[lt] = ltc.get(lt, 0) + 1
-                                seg = other(frame, ts, lt, mv[start:start + cap])
+                                seg = other(frame, ts, lt, buf, mv, start, start + cap)
                                 if seg is not None:
                                     yield seg
                                     until = flt.until
@@ -1240,73 +1359,15 @@ class Capture:
         payload)`` (off by default; the payload view is only valid during the call). TCP is unaffected."""
         self._decoder.on_udp = handler
 
-    def _decode(self, frame: int, ts: float, lt: int, data: memoryview) -> tuple | None:
-        """Any frame the record loops do not decode inline: the other common link types
-        (Ethernet with VLAN tags, SLL, SLL2, raw IP, loopback), IPv4 with options and plain
-        IPv6 here; everything else through ``FrameDecoder``."""
-        caplen = len(data)
-        # Link layer -> (ip version, offset); anything unusual -> slow path.
-        ipv = 0
-        off = 0
-        if lt == 1:
-            if caplen >= 34:
-                et = _U16(data, 12)[0]
-                off = 14
-                if et == 0x0800:
-                    ipv = 4
-                elif et == 0x86DD:
-                    ipv = 6
-                elif et in _VLANS:
-                    while et in _VLANS and off + 4 <= caplen:
-                        et = _U16(data, off + 2)[0]
-                        off += 4
-                    if et == 0x0800:
-                        ipv = 4
-                    elif et == 0x86DD:
-                        ipv = 6
-        elif lt == 113:
-            if caplen >= 36:
-                et = _U16(data, 14)[0]
-                off = 16
-                ipv = 4 if et == 0x0800 else 6 if et == 0x86DD else 0
-        elif lt == 276:
-            if caplen >= 40:
-                et = _U16(data, 0)[0]
-                off = 20
-                ipv = 4 if et == 0x0800 else 6 if et == 0x86DD else 0
-        elif lt in _RAW:
-            if caplen >= 20:
-                off = 0
-                ipv = data[0] >> 4
-        elif lt == 0:
-            if caplen >= 24:
-                off = 4
-                fam = _U32LE(data, 0)[0]
-                ipv = 4 if fam == 2 else 6 if fam in (24, 28, 30) else 0
-        if ipv == 4:
-            if caplen >= off + 40:
-                vihl, tlen, frag, proto, src, dst = _IP4(data, off)
-                if proto == 6 and not frag & 0x3FFF and vihl >> 4 == 4:
-                    toff = off + ((vihl & 15) << 2)
-                    end = off + tlen if tlen else caplen
-                    if toff >= off + 20 and toff + 20 <= end and toff + 20 <= caplen:
-                        sport, dport, seq, ack, of = _TCP(data, toff)
-                        poff = toff + ((of >> 12) << 2)
-                        if toff + 20 <= poff <= end:
-                            self.stats.tcp_segments += 1
-                            return (frame, ts, src, sport, dst, dport, seq, ack, of & 0x1FF,
-                                    data[poff:end], end - poff)
-        elif ipv == 6:
-            if caplen >= off + 60:
-                plen, nxt, src, dst = _IP6(data, off)
-                if nxt == 6 and plen and data[off] >> 4 == 6:
-                    toff = off + 40
-                    end = toff + plen
-                    if toff + 20 <= end:
-                        sport, dport, seq, ack, of = _TCP(data, toff)
-                        poff = toff + ((of >> 12) << 2)
-                        if toff + 20 <= poff <= end:
-                            self.stats.tcp_segments += 1
-                            return (frame, ts, src, sport, dst, dport, seq, ack, of & 0x1FF,
-                                    data[poff:end], end - poff)
-        return self._decoder.decode(frame, ts, lt, data)
+    @cython.locals(p=cython.p_const_uchar)
+    def _decode(self, frame: int, ts: float, lt: int, buf: bytes | bytearray, mv: memoryview, start: int,
+                end: int) -> tuple | None:
+        """A frame the record loops do not decode inline, at ``buf[start:end]`` (``mv`` a view of
+        ``buf``): the other common link types, IPv4 with options and plain IPv6 by
+        `_other_frame`; everything else through ``FrameDecoder``."""
+        p = buf
+        seg = _other_frame(p, mv, start, end, frame, ts, lt)
+        if seg is not None:
+            self.stats.tcp_segments += 1
+            return seg
+        return self._decoder.decode(frame, ts, lt, mv[start:end])
