@@ -1,5 +1,7 @@
 """Link layers around real TLS: the IP packets of the bundled captures (real Python `ssl`
-traffic) re-framed with scapy as PPP (DLT 9 with and without the address/control bytes,
+traffic) re-framed with scapy as Ethernet with an 802.1Q tag and with two (802.1ad + 802.1Q),
+Linux cooked (SLL, DLT 113; SLL2, DLT 276), raw IP (DLT 101), loopback (DLT 0, with each
+AF_INET6 number BSDs use), IPv4 with options (the capture reader's general path), PPP (DLT 9 with and without the address/control bytes,
 protocol field compressed or not), PPP in HDLC-like framing (DLT 50), PPPoE without and
 with Ethernet (DLT 51, ethertype 0x8864), MPLS (one and several labels, 0x8847 and
 0x8848), PPP carrying MPLS, Cisco HDLC (DLT 104), pcap and pcapng (several interfaces of
@@ -22,7 +24,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from scapy.all import ARP, HDLC, ICMP, IP, PPP, Dot1Q, Ether, IPv6, PcapReader, PcapWriter, PPPoE, Raw
+from scapy.all import (ARP, HDLC, ICMP, IP, PPP, CookedLinux, Dot1AD, Dot1Q, Ether, IPOption_NOP, IPOption_RR, IPv6,
+                       PcapReader, PcapWriter, PPPoE, Raw)
+from scapy.layers.l2 import CookedLinuxV2
 from scapy.contrib.mpls import MPLS
 
 import analyzer.parts as parts_mod
@@ -70,8 +74,35 @@ def _ethertype(raw: bytes) -> int:
 
 E = dict(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
 
+
+def _null(raw: bytes, af_inet6: int) -> Raw:
+    """DLT_NULL: the address family in the capturing host's byte order (little-endian here)."""
+    return Raw(struct.pack("<I", 2 if raw[0] >> 4 == 4 else af_inet6) + raw)
+
+
+def _ipv4_options(raw: bytes) -> Raw:
+    """IPv4 packets rebuilt with options (a record route and padding NOPs); IPv6 as it is."""
+    if raw[0] >> 4 != 4:
+        return Raw(raw)
+    ip = IP(raw)
+    ip.options = [IPOption_RR(routers=["192.0.2.1"]), IPOption_NOP(), IPOption_NOP(), IPOption_NOP()]
+    del ip.ihl, ip.len, ip.chksum
+    return Raw(bytes(ip))
+
+
 # name -> (link type, frame builder from the IP packet bytes)
 FRAMINGS = {
+    "vlan": (1, lambda raw: Ether(**E) / Dot1Q(vlan=5, type=_ethertype(raw)) / Raw(raw)),
+    "qinq": (1, lambda raw: Ether(**E) / Dot1AD(vlan=7) / Dot1Q(vlan=5, type=_ethertype(raw)) / Raw(raw)),
+    "sll": (113, lambda raw: CookedLinux(pkttype=0, lladdrtype=1, lladdrlen=6, src=b"\x02\0\0\0\0\x01\0\0",
+                                         proto=_ethertype(raw)) / Raw(raw)),
+    "sll2": (276, lambda raw: CookedLinuxV2(proto=_ethertype(raw), ifindex=2, lladdrtype=1, lladdrlen=6,
+                                            src=b"\x02\0\0\0\0\x01\0\0") / Raw(raw)),
+    "raw-ip": (101, lambda raw: Raw(raw)),
+    "null-af-inet6-24": (0, lambda raw: _null(raw, 24)),
+    "null-af-inet6-28": (0, lambda raw: _null(raw, 28)),
+    "null-af-inet6-30": (0, lambda raw: _null(raw, 30)),
+    "ipv4-options": (1, lambda raw: Ether(type=_ethertype(raw), **E) / _ipv4_options(raw)),
     "ppp-address-control": (9, lambda raw: HDLC() / PPP(proto=_ppp_proto(raw, False)) / Raw(raw)),
     "ppp-address-control-compressed": (9, lambda raw: HDLC() / PPP(proto=_ppp_proto(raw, True)) / Raw(raw)),
     "ppp-bare": (9, lambda raw: PPP(proto=_ppp_proto(raw, False)) / Raw(raw)),
@@ -100,6 +131,10 @@ def reframe(source: str, framing: str, out: Path) -> Path:
         p.time = t
         w.write(p)
     w.close()
+    if lt == 0:  # scapy's PcapWriter takes linktype 0 (DLT_NULL) for "not given": set it in the header
+        data = bytearray(out.read_bytes())
+        struct.pack_into("<I" if data[:4] == b"\x4d\x3c\xb2\xa1" else ">I", data, 20, 0)
+        out.write_bytes(bytes(data))
     return out
 
 
