@@ -710,7 +710,8 @@ def test_max_rows_in_memory_is_held_and_one_more_spills(monkeypatch) -> None:
 
 
 def test_csv_field_caches_past_their_bounds_give_the_same_csv(monkeypatch) -> None:
-    """Past MAX_CACHED_TEXT_FIELDS / MAX_CACHED_LIST_FIELDS the CSV writer formats fields anew: same bytes."""
+    """Past MAX_CACHED_TEXT_FIELDS / MAX_CACHED_LIST_FIELDS / MAX_CACHED_TIME_MINUTES the CSV writer
+    formats fields anew: same bytes (and every time cell is the value's own isoformat())."""
     import io
 
     from analyzer.report import writers as writers_mod
@@ -724,11 +725,16 @@ def test_csv_field_caches_past_their_bounds_give_the_same_csv(monkeypatch) -> No
     writers_mod.write_csv(rows, full)
     monkeypatch.setattr(writers_mod, "MAX_CACHED_TEXT_FIELDS", 2)
     monkeypatch.setattr(writers_mod, "MAX_CACHED_LIST_FIELDS", 1)
+    monkeypatch.setattr(writers_mod, "MAX_CACHED_TIME_MINUTES", 1)
     fields: dict = {}
     joined: dict = {}
+    minutes: dict = {}
     kinds = writers_mod._cell_kinds()
-    lines = [writers_mod._csv_line(r, kinds, fields, joined) for r in rows.rows]
-    assert len(fields) == 2 and len(joined) == 1      # the caches stopped at their bounds
+    lines = [writers_mod._csv_line(r, kinds, fields, joined, minutes) for r in rows.rows]
+    assert len(fields) == 2 and len(joined) == 1 and len(minutes) == 1  # the caches stopped at their bounds
+    times = [v for r in rows.rows for v, kind in zip(r, kinds) if kind == writers_mod._CELL_TIME and v is not None]
+    assert len({(t.year, t.month, t.day, t.hour, t.minute) for t in times}) > 1  # (so the bound was crossed)
+    assert [writers_mod._time_field(t, {}) for t in times] == [t.isoformat() for t in times]
     bounded = io.StringIO()
     writers_mod.write_csv(rows, bounded)
     assert bounded.getvalue() == full.getvalue()
@@ -771,6 +777,7 @@ BOUND_NAMES = [
     "MAX_PREAMBLE_BYTES", "MAX_RECOGNITION_BYTES", "MAX_LINE", "MAX_NOTES", "MAX_LINE_GUESS",
     "MAX_REMEMBERED_SESSIONS", "MAX_LINEAGE_RECORDS_IN_MEMORY", "MAX_TICKETS_KEPT",  # crossed in test_lineage.py
     "MAX_PSK_IDENTITIES_KEPT", "MAX_CHILDREN_LISTED", "MAX_CACHED_TEXT_FIELDS", "MAX_CACHED_LIST_FIELDS",
+    "MAX_CACHED_TIME_MINUTES",
 ]
 
 

@@ -5,5 +5,9 @@ cimport cython
 
 cpdef str _text_field(str v, dict fields)
 cpdef str _list_field(object v, dict joined)
+cdef object _UTC
+cdef Py_ssize_t _MINUTE_TEXT
+@cython.locals(key=tuple, head=str, second=cython.int, microsecond=cython.int)
+cpdef str _time_field(object v, dict minutes)
 @cython.locals(i=Py_ssize_t, kind=int, cells=list)
-cpdef str _csv_line(tuple row, bytes kinds, dict fields, dict joined)
+cpdef str _csv_line(tuple row, bytes kinds, dict fields, dict joined, dict minutes)

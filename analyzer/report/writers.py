@@ -123,6 +123,9 @@ _CELL_KIND = {"string": _CELL_TEXT, "list": _CELL_LIST, "time": _CELL_TIME}
 #: distinct text cells and list cells whose finished field is remembered while writing one table
 MAX_CACHED_TEXT_FIELDS = 50_000
 MAX_CACHED_LIST_FIELDS = 100_000
+#: distinct minutes whose time-cell text ("YYYY-MM-DDTHH:MM:") is remembered while writing one table
+MAX_CACHED_TIME_MINUTES = 100_000
+_UTC = _dt.timezone.utc
 
 
 def _cell_kinds() -> bytes:
@@ -150,7 +153,30 @@ def _list_field(v: Any, joined: dict[int, tuple[Any, str]]) -> str:
     return hit[1]
 
 
-def _csv_line(row: tuple[Any, ...], kinds: bytes, fields: dict[str, str], joined: dict[int, tuple[Any, str]]) -> str:
+def _time_field(v: _dt.datetime, minutes: dict[tuple[int, int, int, int, int], str]) -> str:
+    """A time cell: ``v.isoformat()``. A UTC time (all of ours) is written from its minute's text
+    (cached) and its seconds and microseconds: an isoformat call per time cell was a third of
+    the CSV time (20,000 rows, four time columns)."""
+    if v.tzinfo is not _UTC:
+        return v.isoformat()
+    key = (v.year, v.month, v.day, v.hour, v.minute)
+    head = minutes.get(key)
+    if head is None:
+        head = v.replace(second=0, microsecond=0).isoformat()[:_MINUTE_TEXT]
+        if len(minutes) < MAX_CACHED_TIME_MINUTES:
+            minutes[key] = head
+    second = v.second
+    microsecond = v.microsecond
+    if microsecond:
+        return f"{head}{second:02d}.{microsecond:06d}+00:00"
+    return f"{head}{second:02d}+00:00"
+
+
+_MINUTE_TEXT = len("YYYY-MM-DDTHH:MM:")
+
+
+def _csv_line(row: tuple[Any, ...], kinds: bytes, fields: dict[str, str], joined: dict[int, tuple[Any, str]],
+              minutes: dict[tuple[int, int, int, int, int], str]) -> str:
     """One row as a CSV line (without its line end): every value as `_csv_cell` gives it,
     quoted as `csv.writer` would, in one pass over the row. Text and list fields repeat across
     rows, so their finished forms are cached (per-cell calls and csv.writer's character scan
@@ -168,7 +194,7 @@ def _csv_line(row: tuple[Any, ...], kinds: bytes, fields: dict[str, str], joined
         elif kind == _CELL_LIST:
             append(_list_field(v, joined))
         elif kind == _CELL_TIME:
-            append(v.isoformat())
+            append(_time_field(v, minutes))
         else:
             append(str(v))
     return ",".join(cells)
@@ -184,9 +210,10 @@ def write_csv(rows: Rows, out: IO[str]) -> None:
     kinds = _cell_kinds()
     fields: dict[str, str] = {}
     joined: dict[int, tuple[Any, str]] = {}
+    minutes: dict[tuple[int, int, int, int, int], str] = {}
     lines: list[str] = []
     for r in rows.rows:
-        lines.append(_csv_line(r, kinds, fields, joined))
+        lines.append(_csv_line(r, kinds, fields, joined, minutes))
         if len(lines) >= _CSV_LINES_PER_WRITE:
             out.write("\n".join(lines) + "\n")
             lines.clear()
