@@ -807,11 +807,12 @@ class Capture:
     # ``FrameDecoder``).
     #
     # Hot loop. Compiled with typed locals and C reads (callgrind, the first 33,000 frames of
-    # handshake-heavy, `for s in Capture(p).segments(): pass` less the imports): pcap 340 M ->
-    # 138 M instructions (10.3 k -> 4.2 k per frame, most of it now the segment tuple's objects),
-    # the same frames as pcapng 428 M -> 199 M (the timestamp stays Python arithmetic, see
-    # _epb_time). The pure core indexes the buffer instead of one struct call per header: its
-    # loop is slower (0.6 -> 1.5 s on handshake-heavy), a whole pure run ~10 % slower.
+    # handshake-heavy, `for s in Capture(p).segments(): pass` less the imports): pcap 343 M ->
+    # 136 M instructions (4.1 k per frame, most of it now the segment tuple's objects), the same
+    # frames as pcapng 428 M -> 163 M, with a VLAN tag or as IPv6 (`_other_frame`) 542 M and
+    # 460 M -> 202 M (benchmarks/README.md "The capture reader typed"). The pure core indexes the
+    # buffer instead of one struct call per header: its loop is slower (0.6 -> 1.5 s on
+    # handshake-heavy), a whole pure run ~10 % slower.
     # Earlier, pure (Python 3.11.7; best of 3, old and new
     # code alternating in one process because the box is shared and timings drift by +-15%):
     # `for s in Capture(p).segments(): pass` over benchmarks/out/bulk-heavy.pcap (1.0M Ethernet/
