@@ -732,7 +732,8 @@ def test_csv_field_caches_past_their_bounds_give_the_same_csv(monkeypatch) -> No
     kinds = writers_mod._cell_kinds()
     lines = [writers_mod._csv_line(r, kinds, fields, joined, minutes) for r in rows.rows]
     assert len(fields) == 2 and len(joined) == 1 and len(minutes) == 1  # the caches stopped at their bounds
-    times = [v for r in rows.rows for v, kind in zip(r, kinds) if kind == writers_mod._CELL_TIME and v is not None]
+    time_columns = [i for i, c in enumerate(writers_mod.COLUMNS) if c.type == "time"]
+    times = [r[i] for r in rows.rows for i in time_columns if r[i] is not None]
     assert len({(t.year, t.month, t.day, t.hour, t.minute) for t in times}) > 1  # (so the bound was crossed)
     assert [writers_mod._time_field(t, {}) for t in times] == [t.isoformat() for t in times]
     bounded = io.StringIO()

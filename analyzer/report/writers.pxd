@@ -5,6 +5,7 @@ cimport cython
 
 cpdef str _text_field(str v, dict fields)
 cpdef str _list_field(object v, dict joined)
+cdef int _CELL_PLAIN, _CELL_TEXT, _CELL_LIST, _CELL_TIME
 cdef object _UTC
 cdef Py_ssize_t _MINUTE_TEXT
 @cython.locals(key=tuple, head=str, second=cython.int, microsecond=cython.int)

@@ -189,7 +189,7 @@ def _csv_line(row: tuple[Any, ...], kinds: bytes, fields: dict[str, str], joined
             append("")
             continue
         kind = kinds[i]
-        if kind == _CELL_TEXT and v.__class__ is str:
+        if kind == _CELL_TEXT and type(v) is str:
             append(_text_field(v, fields))
         elif kind == _CELL_LIST:
             append(_list_field(v, joined))
