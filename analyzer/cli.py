@@ -171,7 +171,7 @@ def run_analysis(
     # less often saves ~10% of the run (measured on 20,000 handshakes). The same for the batch
     # path's parent (reading the workers' rows back, the table, lineage, CSV: -11 % of its
     # instructions after start-up, 6,165 rows read in two parts); frozen before the workers fork,
-    # the start-up's objects are not collected (nor copied) there either.
+    # the start-up's objects are not traversed by their collector either (no copy-on-write).
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     if batch is not None and sink is not None and (

@@ -126,6 +126,7 @@ MAX_CACHED_LIST_FIELDS = 100_000
 #: distinct minutes whose time-cell text ("YYYY-MM-DDTHH:MM:") is remembered while writing one table
 MAX_CACHED_TIME_MINUTES = 100_000
 _UTC = _dt.timezone.utc
+_MINUTE_TEXT = len("YYYY-MM-DDTHH:MM:")
 
 
 def _cell_kinds() -> bytes:
@@ -170,9 +171,6 @@ def _time_field(v: _dt.datetime, minutes: dict[tuple[int, int, int, int, int], s
     if microsecond:
         return f"{head}{second:02d}.{microsecond:06d}+00:00"
     return f"{head}{second:02d}+00:00"
-
-
-_MINUTE_TEXT = len("YYYY-MM-DDTHH:MM:")
 
 
 def _csv_line(row: tuple[Any, ...], kinds: bytes, fields: dict[str, str], joined: dict[int, tuple[Any, str]],
